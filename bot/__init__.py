@@ -1,0 +1,1 @@
+"""The runtime: settings, the SQLite store, the chat platforms (Slack, Teams, console) and the CLI."""

@@ -1,0 +1,82 @@
+"""One typed settings object, read from the environment or a `.env` file and validated once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot import paths
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def _split_ids(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+IdList = Annotated[list[str], NoDecode]
+
+
+class Settings(BaseSettings):
+    """Every setting the bot reads. Environment variable names are given by `alias`."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    db_path: Path = Field(paths.DATA / "staffbot.db", alias="STAFFBOT_DB")
+    policies_dir: Path = Field(paths.POLICIES, alias="STAFFBOT_POLICIES")
+    vocabulary_path: Path = Field(paths.DATA / "vocabulary.toml", alias="STAFFBOT_VOCABULARY")
+    review_rules_dir: Path = Field(paths.DATA / "review", alias="STAFFBOT_REVIEW_RULES")
+    do_not_publish_path: Path | None = Field(None, alias="STAFFBOT_DO_NOT_PUBLISH")
+    routing_path: Path = Field(paths.DATA / "routing.toml", alias="STAFFBOT_ROUTING")
+
+    slt_channel: str = Field("", alias="STAFFBOT_SLT_CHANNEL")
+    review_channel: str = Field("", alias="STAFFBOT_REVIEW_CHANNEL")
+    slt_users: IdList = Field(default_factory=list, alias="STAFFBOT_SLT_USERS")
+    slt_usergroup: str = Field("", alias="STAFFBOT_SLT_USERGROUP")
+    drafting_channels: IdList = Field(default_factory=list, alias="STAFFBOT_DRAFTING_CHANNELS")
+    reminder_hours: float = Field(4.0, gt=0, alias="STAFFBOT_REMINDER_HOURS")
+
+    slack_bot_token: str = Field("", alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: str = Field("", alias="SLACK_SIGNING_SECRET")
+    slack_app_token: str = Field("", alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field("https://slack.com/api/", alias="SLACK_API_URL")
+
+    microsoft_app_id: str = Field("", alias="MICROSOFT_APP_ID")
+    microsoft_app_password: str = Field("", alias="MICROSOFT_APP_PASSWORD")
+    microsoft_app_tenant_id: str = Field("", alias="MICROSOFT_APP_TENANT_ID")
+    microsoft_app_type: str = Field("MultiTenant", alias="MICROSOFT_APP_TYPE")
+    teams_no_auth: bool = Field(False, alias="STAFFBOT_TEAMS_NO_AUTH")
+    teams_slt_users: IdList = Field(default_factory=list, alias="STAFFBOT_TEAMS_SLT_USERS")
+
+    _split = field_validator("slt_users", "drafting_channels", "teams_slt_users", mode="before")(_split_ids)
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value if value.endswith("/") else value + "/"
+
+    def require(self, *names: str) -> None:
+        """Raise ConfigError naming the first of these settings (by env name) that is empty."""
+        for name in names:
+            field = next(f for f, info in type(self).model_fields.items() if info.alias == name)
+            if not getattr(self, field):
+                raise ConfigError(f"{name} is not set: see the Configuration section of the README.")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning a validation error into one line that names the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]) if error["loc"] else "settings"
+        raise ConfigError(f"{name} is malformed: {error['msg']}") from None

@@ -1,0 +1,48 @@
+"""The composition root: every command, platform and test builds its services here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from bot.config import ConfigError, Settings
+from bot.questions import QuestionLogDB
+from bot.store import Store
+
+if TYPE_CHECKING:
+    from knowledge import KnowledgeBase
+
+
+@dataclass
+class Services:
+    """Settings plus the long-lived objects built from them, created on first use."""
+
+    settings: Settings
+    store: Store = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.store = Store(self.settings.db_path)
+
+    @cached_property
+    def kb(self) -> KnowledgeBase:
+        return load_knowledge(self.settings)
+
+    @cached_property
+    def questions(self) -> QuestionLogDB:
+        return QuestionLogDB(self.store)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def load_knowledge(settings: Settings) -> KnowledgeBase:
+    """Build the knowledge base, failing with one clear line when no policy could be read."""
+    from knowledge import KnowledgeBase
+
+    vocabulary = settings.vocabulary_path if settings.vocabulary_path.exists() else None
+    try:
+        kb = KnowledgeBase.from_folder(settings.policies_dir, vocabulary_path=vocabulary)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"STAFFBOT_POLICIES: {exc}") from exc
+    return kb

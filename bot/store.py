@@ -1,0 +1,77 @@
+"""The SQLite file behind every record, opened once per thread.
+
+Bolt runs listeners on a thread pool and the Teams adapter on an event loop, so a single
+shared connection is never passed between threads: each thread gets its own, all in WAL
+mode with `synchronous=FULL` (safeguarding records must survive a power cut) and a busy
+timeout so a brief lock waits instead of failing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+BUSY_TIMEOUT_SECONDS = 5.0
+
+
+class StoreError(Exception):
+    """The database could not be opened or written; nothing was stored."""
+
+
+class Store:
+    """A SQLite database file with per-thread connections and named migration sets."""
+
+    def __init__(self, path: Path | str, *, timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
+        self.path = Path(path)
+        self.timeout = timeout
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    @property
+    def db(self) -> Database:
+        """This thread's connection, opened on first use."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._open()
+            self._local.db = db
+        return db
+
+    def _open(self) -> Database:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self.path), timeout=self.timeout, check_same_thread=False)
+            db = Database(conn)
+            if db.journal_mode != "wal":
+                db.enable_wal()
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA foreign_keys=ON")
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"Cannot open the database {self.path}: {exc}") from exc
+        with self._lock:
+            self._connections.append(conn)
+        return db
+
+    def migrate(self, sets: Iterable[Migrations]) -> None:
+        """Apply every pending migration of each set, in order."""
+        try:
+            for migrations in sets:
+                migrations.apply(self.db)
+        except sqlite3.Error as exc:
+            raise StoreError(f"Cannot prepare the database {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        """Close every thread's connection (at shutdown and in tests)."""
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()

@@ -1,0 +1,8 @@
+"""Action ids carried by buttons: the one list every renderer and listener agrees on."""
+
+FEEDBACK_HELPFUL = "feedback_helpful"
+FEEDBACK_NOT_HELPFUL = "feedback_not_helpful"
+OPEN_REPORT = "open_report"
+OPEN_SECOND_OPINION = "open_second_opinion"
+SEND_TO_OWNER = "send_to_policy_owner"
+SHARE_ANSWER = "share_answer"
