@@ -1,0 +1,35 @@
+"""Shared fixtures: a clean environment and settings pointing at a temporary database."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings, load_settings
+from bot.services import Services
+
+ENV_PREFIXES = ("STAFFBOT_", "SLACK_", "MICROSOFT_")
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No real token or local `.env` can leak into a test (as bolt's tests/utils.py does)."""
+    for name in list(os.environ):
+        if name.startswith(ENV_PREFIXES):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return load_settings(STAFFBOT_DB=tmp_path / "staffbot.db", STAFFBOT_SLT_CHANNEL="CSLT")
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    built = Services(settings)
+    yield built
+    built.close()

@@ -1,0 +1,69 @@
+import sqlite3
+import threading
+
+import pytest
+from sqlite_utils.migrations import Migrations
+
+from bot import audit
+from bot.store import Store, StoreError
+
+
+def test_connection_pragmas(tmp_path):
+    store = Store(tmp_path / "s.db")
+    assert store.db.journal_mode == "wal"
+    assert store.db.execute("pragma synchronous").fetchone()[0] == 2  # FULL
+    assert store.db.execute("pragma busy_timeout").fetchone()[0] == 5000
+    store.close()
+
+
+def test_each_thread_gets_its_own_connection(tmp_path):
+    store = Store(tmp_path / "s.db")
+    seen = []
+    threads = [threading.Thread(target=lambda: seen.append(id(store.db.conn))) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(seen + [id(store.db.conn)])) == 4
+    store.close()
+
+
+def test_migrations_apply_once(tmp_path):
+    calls = []
+    migrations = Migrations("test.set")
+
+    @migrations()
+    def make_table(db):
+        calls.append(1)
+        db["things"].create({"id": int}, pk="id")
+
+    store = Store(tmp_path / "s.db")
+    store.migrate([migrations])
+    store.migrate([migrations])
+    assert calls == [1]
+    assert store.db["things"].exists()
+
+
+def test_unopenable_path_is_a_store_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="Cannot open the database"):
+        Store(blocker / "sub" / "s.db").db
+
+
+def test_audit_rows_cannot_be_changed(tmp_path):
+    store = Store(tmp_path / "s.db")
+    store.migrate([audit.migrations])
+    audit.record(store.db, subject="INC-2026-0001", action="created", actor="tester", at="2026-11-24T09:00:00+00:00")
+    with pytest.raises(sqlite3.IntegrityError, match="cannot be changed"):
+        store.db.execute("update audit set actor = 'someone else'")
+    with pytest.raises(sqlite3.IntegrityError, match="cannot be deleted"):
+        store.db.execute("delete from audit")
+    assert audit.chronology(store.db, "INC-2026-0001")[0]["actor"] == "tester"
+
+
+def test_audit_rejects_unknown_actions(tmp_path):
+    store = Store(tmp_path / "s.db")
+    store.migrate([audit.migrations])
+    with pytest.raises(ValueError, match="unknown audit action"):
+        audit.record(store.db, subject="X", action="shredded", actor="tester", at="now")
