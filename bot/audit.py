@@ -30,6 +30,7 @@ ACTIONS = frozenset(
         "changes_requested",
         "rejected",
         "reminded",
+        "delivery_failed",
     }
 )
 

@@ -1,0 +1,377 @@
+"""The durable outbox: messages are stored with the change that caused them, then delivered.
+
+Usage (any feature, e.g. incidents or second opinions)::
+
+    with db.atomic():
+        ...change the record, audit.record(...)...
+        post = enqueue(db, "slack", OutboundMessage(kind="post", destination="C0123", reply=r),
+                       subject="INC-2026-0042")
+        enqueue(db, "slack", OutboundMessage(kind="reply", destination="C0123", reply=r2),
+                subject="INC-2026-0042", after=post)
+    outbox.notify()          # optional: wake the worker now rather than at its next poll
+
+A job with `after=<job id>` waits until that job is sent and then takes its result as the
+message's `thread` (kind "reply") or `message` (kind "update") when those are not given,
+so a thread reply queued a second after the SLT post still lands in the post's thread.
+The result of every sent job (the platform's message id) is kept in `outbox.result_ref`:
+`posts(db, subject)` returns them, which is how a record finds "its" SLT posts.
+
+Delivery: `Outbox.run_pending()` sends every due job once (tests, CLI); `start()`/`stop()`
+run it on a background thread that wakes on `notify()`, on its poll interval, or when the
+next retry is due. A job is claimed (status "sending", a claim token, attempts+1) in one
+statement before the transport is called, and marked "sent" together with its result in
+one statement guarded by that claim, so two workers never both send it. A process killed
+between the transport call and the "sent" update leaves the job in "sending": after
+`lease` seconds another worker re-claims it and sends it again. That edge is
+at-least-once (a duplicate message is possible, a lost one is not).
+
+Failures: `DeliveryError(retry_after=s)` -> due again after s seconds; other errors ->
+exponential backoff `base * 2**(attempts-1)` capped at `cap`; `permanent=True` or more
+than `max_attempts` -> status "failed", logged at ERROR and audited "delivery_failed";
+jobs that depend on a failed job fail with it. A newer "update" of the same message
+supersedes an older one still pending, so a late retry never shows a stale state.
+Jobs for a platform with no registered `Transport` stay pending (e.g. Slack jobs while
+only the console runs).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from handlers.models import Reply
+
+from bot import audit
+from bot.delivery import DeliveryError, OutboundMessage, Transport
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+migrations = Migrations("staffbot.outbox")
+
+PENDING, SENDING, SENT, FAILED, SUPERSEDED = "pending", "sending", "sent", "failed", "superseded"
+
+
+@migrations()
+def create_outbox(db: Database) -> None:
+    db["outbox"].create(
+        {
+            "id": int,
+            "created_at": str,
+            "subject": str,
+            "platform": str,
+            "kind": str,
+            "destination": str,
+            "thread": str,
+            "message": str,
+            "reply": str,
+            "after": int,
+            "status": str,
+            "attempts": int,
+            "due": float,
+            "claim": str,
+            "claimed_at": float,
+            "result_ref": str,
+            "last_error": str,
+            "sent_at": str,
+        },
+        pk="id",
+        not_null={"created_at", "platform", "kind", "destination", "reply", "status", "attempts", "due"},
+        defaults={"status": PENDING, "attempts": 0, "subject": ""},
+        foreign_keys=[("after", "outbox", "id")],
+    )
+    db["outbox"].create_index(["status", "due"])
+    db["outbox"].create_index(["subject"])
+    db["outbox"].create_index(["after"])
+
+
+def utc_iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds")
+
+
+def enqueue(
+    db: Database,
+    platform: str,
+    message: OutboundMessage,
+    *,
+    subject: str = "",
+    after: int | None = None,
+    now: float | None = None,
+) -> int:
+    """Store one message to deliver and return its job id; join the caller's `db.atomic()`.
+
+    `platform` names the `Transport` ("slack", "teams", "console"); `subject` is the
+    record's reference, for `posts()` and the audit trail; `after` a job this one waits for.
+    """
+    at = time.time() if now is None else now
+    with db.atomic():
+        if message.kind == "update" and after is not None:
+            db.execute(
+                "update outbox set status = ? where status = ? and kind = 'update' and after = ? and destination = ?",
+                [SUPERSEDED, PENDING, after, message.destination],
+            )
+        return db["outbox"].insert(
+            {
+                "created_at": utc_iso(at),
+                "subject": subject,
+                "platform": platform,
+                "kind": message.kind,
+                "destination": message.destination,
+                "thread": message.thread,
+                "message": message.message,
+                "reply": message.reply.model_dump_json(),
+                "after": after,
+                "status": PENDING,
+                "attempts": 0,
+                "due": at,
+            }
+        ).last_pk
+
+
+def posts(db: Database, subject: str) -> list[dict]:
+    """The "post" jobs of one record with their status and delivered message id (`result_ref`)."""
+    return list(
+        db.query(
+            "select id, platform, destination, status, result_ref from outbox "
+            "where subject = ? and kind = 'post' order by id",
+            [subject],
+        )
+    )
+
+
+class Outbox:
+    """Delivers stored jobs through the registered transports, with retries and backoff."""
+
+    def __init__(
+        self,
+        store: Store,
+        transports: list[Transport] | None = None,
+        *,
+        backoff_base: float = 2.0,
+        backoff_cap: float = 300.0,
+        max_attempts: int = 10,
+        lease: float = 120.0,
+        poll_interval: float = 5.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        store.migrate([audit.migrations, migrations])
+        self.transports: dict[str, Transport] = {transport.platform: transport for transport in transports or []}
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.max_attempts = max_attempts
+        self.lease = lease
+        self.poll_interval = poll_interval
+        self.clock = clock
+        self.periodic: list[Callable[[], None]] = []
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def register(self, transport: Transport) -> None:
+        """Send jobs for `transport.platform` through it (replacing any earlier one)."""
+        self.transports[transport.platform] = transport
+        self.notify()
+
+    def enqueue(self, platform: str, message: OutboundMessage, *, subject: str = "", after: int | None = None) -> int:
+        """`enqueue()` on this store in its own transaction, then wake the worker."""
+        job = enqueue(self.store.db, platform, message, subject=subject, after=after, now=self.clock())
+        self.notify()
+        return job
+
+    def notify(self) -> None:
+        """Wake the background worker: something was enqueued or a transport was registered."""
+        self._wake.set()
+
+    # -- one pass -------------------------------------------------------------------------
+
+    def run_pending(self) -> int:
+        """Attempt every due job once (dependants right after their parent); return how many were attempted."""
+        attempted: set[int] = set()
+        while True:
+            self._fail_orphans()
+            jobs = [job for job in self._due() if job["id"] not in attempted]
+            if not jobs:
+                return len(attempted)
+            for job in jobs:
+                attempted.add(job["id"])
+                self._deliver(job)
+
+    def next_due(self) -> float | None:
+        """When the earliest pending job (with a transport) becomes due, or None."""
+        platforms = list(self.transports)
+        if not platforms:
+            return None
+        marks = ",".join("?" * len(platforms))
+        row = self.store.db.execute(
+            "select min(o.due) from outbox o left join outbox p on p.id = o.after "
+            f"where o.status = ? and o.platform in ({marks}) and (o.after is null or p.status = ?)",
+            [PENDING, *platforms, SENT],
+        ).fetchone()
+        return row[0]
+
+    def _due(self) -> list[dict]:
+        platforms = list(self.transports)
+        if not platforms:
+            return []
+        now = self.clock()
+        marks = ",".join("?" * len(platforms))
+        return list(
+            self.store.db.query(
+                "select o.*, p.result_ref as parent_ref from outbox o left join outbox p on p.id = o.after "
+                f"where o.platform in ({marks}) and ("
+                "  (o.status = ? and o.due <= ?) or (o.status = ? and o.claimed_at <= ?)"
+                ") and (o.after is null or p.status = ?) order by o.id",
+                [*platforms, PENDING, now, SENDING, now - self.lease, SENT],
+            )
+        )
+
+    def _fail_orphans(self) -> None:
+        """Jobs waiting on a failed job can never be sent: fail them too."""
+        orphans = list(
+            self.store.db.query(
+                "select o.id, o.subject, o.after from outbox o join outbox p on p.id = o.after "
+                "where o.status = ? and p.status = ?",
+                [PENDING, FAILED],
+            )
+        )
+        for job in orphans:
+            self._fail(job, f"job {job['after']} it depends on failed")
+
+    def _claim(self, job: dict) -> str | None:
+        token = secrets.token_hex(8)
+        now = self.clock()
+        cursor = self.store.db.execute(
+            "update outbox set status = ?, claim = ?, claimed_at = ?, attempts = attempts + 1 "
+            "where id = ? and (status = ? or (status = ? and claimed_at <= ?))",
+            [SENDING, token, now, job["id"], PENDING, SENDING, now - self.lease],
+        )
+        return token if cursor.rowcount == 1 else None
+
+    def _deliver(self, job: dict) -> None:
+        token = self._claim(job)
+        if token is None:
+            return  # another worker got it first
+        message = OutboundMessage(
+            kind=job["kind"],
+            destination=job["destination"],
+            reply=Reply.model_validate_json(job["reply"]),
+            thread=job["thread"] or (job["parent_ref"] if job["kind"] == "reply" else None),
+            message=job["message"] or (job["parent_ref"] if job["kind"] == "update" else None),
+        )
+        attempts = job["attempts"] + 1
+        try:
+            ref = self.transports[job["platform"]].send(message)
+        except DeliveryError as exc:
+            if exc.permanent or attempts >= self.max_attempts:
+                self._fail(job, str(exc) or "delivery failed", token)
+            else:
+                delay = exc.retry_after if exc.retry_after is not None else self._backoff(attempts)
+                self._retry(job, token, delay, str(exc))
+            return
+        except Exception as exc:  # a bug or an unexpected network error: retry, never lose the job
+            log.exception("outbox job %s: unexpected error from the %s transport", job["id"], job["platform"])
+            if attempts >= self.max_attempts:
+                self._fail(job, repr(exc), token)
+            else:
+                self._retry(job, token, self._backoff(attempts), repr(exc))
+            return
+        self._mark_sent(job, token, ref)
+
+    def _backoff(self, attempts: int) -> float:
+        return min(self.backoff_cap, self.backoff_base * 2 ** (attempts - 1))
+
+    def _mark_sent(self, job: dict, token: str, ref: str) -> None:
+        db = self.store.db
+        now = self.clock()
+        with db.atomic():
+            cursor = db.execute(
+                "update outbox set status = ?, result_ref = ?, sent_at = ?, last_error = null "
+                "where id = ? and claim = ?",
+                [SENT, ref, utc_iso(now), job["id"], token],
+            )
+            if cursor.rowcount == 1 and job["kind"] == "post" and job["subject"]:
+                audit.record(
+                    db,
+                    subject=job["subject"],
+                    action="routed",
+                    actor="outbox",
+                    at=utc_iso(now),
+                    detail=f"{job['platform']}:{job['destination']}",
+                )
+
+    def _retry(self, job: dict, token: str, delay: float, error: str) -> None:
+        log.warning("outbox job %s (%s): %s; retrying in %.1fs", job["id"], job["platform"], error, delay)
+        self.store.db.execute(
+            "update outbox set status = ?, due = ?, last_error = ? where id = ? and claim = ?",
+            [PENDING, self.clock() + delay, error, job["id"], token],
+        )
+
+    def _fail(self, job: dict, error: str, token: str | None = None) -> None:
+        db = self.store.db
+        log.error("outbox job %s for %s failed permanently: %s", job["id"], job["subject"] or "-", error)
+        with db.atomic():
+            db.execute(
+                "update outbox set status = ?, last_error = ? where id = ? and (claim = ? or ? is null)",
+                [FAILED, error, job["id"], token, token],
+            )
+            audit.record(
+                db,
+                subject=job["subject"] or f"outbox:{job['id']}",
+                action="delivery_failed",
+                actor="outbox",
+                at=utc_iso(self.clock()),
+                detail=f"job {job['id']}: {error}",
+            )
+
+    def failed(self) -> list[dict]:
+        """Jobs that will not be retried: the alert list for whoever runs the bot."""
+        return list(
+            self.store.db.query(
+                "select id, created_at, subject, platform, kind, destination, attempts, last_error "
+                "from outbox where status = ? order by id",
+                [FAILED],
+            )
+        )
+
+    # -- background worker ----------------------------------------------------------------
+
+    def start(self) -> None:
+        """Deliver in a background thread until `stop()`."""
+        if self._thread is not None:
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._loop, name="staffbot-outbox", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish the current job, then end the worker thread."""
+        if self._thread is None:
+            return
+        self._stopping.set()
+        self._wake.set()
+        self._thread.join(timeout)
+        self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                self.run_pending()
+                for task in self.periodic:
+                    task()
+                wait = self.poll_interval
+                due = self.next_due()
+                if due is not None:
+                    wait = max(0.0, min(wait, due - self.clock()))
+            except Exception:  # the worker must outlive a locked database or a bad row
+                log.exception("outbox worker pass failed; retrying")
+                wait = self.poll_interval
+            self._wake.wait(wait)

@@ -1,0 +1,239 @@
+from __future__ import annotations
+
+import logging
+import threading
+
+import pytest
+
+from bot import audit
+from bot.delivery import DeliveryError, OutboundMessage
+from bot.outbox import Outbox, enqueue, posts
+from bot.store import Store
+from handlers.models import Reply
+
+
+class FakeTransport:
+    """Records what it was asked to send; `script` lists the errors to raise first."""
+
+    def __init__(self, platform: str = "slack", script: list[Exception] | None = None) -> None:
+        self.platform = platform
+        self.script = list(script or [])
+        self.sent: list[OutboundMessage] = []
+        self.calls = 0
+
+    def send(self, message: OutboundMessage) -> str:
+        self.calls += 1
+        if self.script:
+            raise self.script.pop(0)
+        self.sent.append(message)
+        return f"ts-{len(self.sent)}"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def post(text: str = "New incident") -> OutboundMessage:
+    return OutboundMessage(kind="post", destination="CSLT", reply=Reply(kind="incident", text=text))
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "o.db")
+    yield s
+    s.close()
+
+
+def make(store, transport, clock=None, **kw) -> Outbox:
+    return Outbox(store, [transport], backoff_base=1.0, backoff_cap=8.0, clock=clock or Clock(), **kw)
+
+
+def statuses(store) -> list[str]:
+    return [r["status"] for r in store.db.query("select status from outbox order by id")]
+
+
+def test_job_is_delivered_once_and_its_ref_kept(store):
+    transport = FakeTransport()
+    outbox = make(store, transport)
+    job = outbox.enqueue("slack", post(), subject="INC-2026-0001")
+    assert outbox.run_pending() == 1
+    assert outbox.run_pending() == 0
+    assert [m.reply.text for m in transport.sent] == ["New incident"]
+    assert posts(store.db, "INC-2026-0001") == [
+        {"id": job, "platform": "slack", "destination": "CSLT", "status": "sent", "result_ref": "ts-1"}
+    ]
+    assert [r["action"] for r in audit.chronology(store.db, "INC-2026-0001")] == ["routed"]
+
+
+def test_enqueue_joins_the_callers_transaction(store):
+    outbox = make(store, FakeTransport())
+    with pytest.raises(RuntimeError):
+        with store.db.atomic():
+            enqueue(store.db, "slack", post(), subject="INC-2026-0001")
+            raise RuntimeError("the record change failed")
+    assert statuses(store) == []
+    assert outbox.run_pending() == 0
+
+
+def test_replies_and_updates_wait_for_the_post_and_target_it(store):
+    transport = FakeTransport(script=[DeliveryError("rate limited", retry_after=30)])
+    clock = Clock()
+    outbox = make(store, transport, clock)
+    with store.db.atomic():
+        first = enqueue(store.db, "slack", post(), subject="S", now=clock())
+        reply = OutboundMessage(kind="reply", destination="CSLT", reply=Reply(kind="info", text="ack"))
+        update = OutboundMessage(kind="update", destination="CSLT", reply=Reply(kind="incident", text="v2"))
+        enqueue(store.db, "slack", reply, subject="S", after=first, now=clock())
+        enqueue(store.db, "slack", update, subject="S", after=first, now=clock())
+    outbox.run_pending()
+    assert transport.sent == []  # the post is waiting for its retry, and so are its dependants
+    clock.now += 29
+    assert outbox.run_pending() == 0
+    clock.now += 1
+    assert outbox.run_pending() == 3
+    kinds = [(m.kind, m.thread, m.message) for m in transport.sent]
+    assert kinds == [("post", None, None), ("reply", "ts-1", None), ("update", None, "ts-1")]
+
+
+def test_a_newer_update_supersedes_a_pending_one(store):
+    transport = FakeTransport()
+    outbox = make(store, transport)
+    first = outbox.enqueue("slack", post(), subject="S")
+    outbox.run_pending()
+    for text in ("acknowledged", "resolved"):
+        update = OutboundMessage(kind="update", destination="CSLT", reply=Reply(kind="incident", text=text))
+        outbox.enqueue("slack", update, subject="S", after=first)
+    outbox.run_pending()
+    assert [m.reply.text for m in transport.sent] == ["New incident", "resolved"]
+    assert statuses(store) == ["sent", "superseded", "sent"]
+
+
+def test_retry_after_is_honoured_then_exactly_one_post(store):
+    transport = FakeTransport(script=[DeliveryError("429", retry_after=2), DeliveryError("429", retry_after=2)])
+    clock = Clock()
+    outbox = make(store, transport, clock)
+    outbox.enqueue("slack", post())
+    outbox.run_pending()
+    assert outbox.next_due() == clock.now + 2
+    clock.now += 2
+    outbox.run_pending()
+    clock.now += 2
+    outbox.run_pending()
+    outbox.run_pending()
+    assert transport.calls == 3
+    assert len(transport.sent) == 1
+
+
+def test_server_errors_back_off_exponentially_up_to_the_cap(store):
+    errors = [DeliveryError("HTTP 500") for _ in range(6)]
+    transport = FakeTransport(script=errors)
+    clock = Clock()
+    outbox = make(store, transport, clock)
+    outbox.enqueue("slack", post())
+    delays = []
+    for _ in range(6):
+        outbox.run_pending()
+        delays.append(outbox.next_due() - clock.now)
+        clock.now = outbox.next_due()
+    assert delays == [1, 2, 4, 8, 8, 8]
+    outbox.run_pending()
+    assert len(transport.sent) == 1
+    assert statuses(store) == ["sent"]
+
+
+def test_permanent_failure_is_marked_logged_and_audited(store, caplog):
+    transport = FakeTransport(script=[DeliveryError("channel_not_found", permanent=True)])
+    outbox = make(store, transport)
+    first = outbox.enqueue("slack", post(), subject="INC-2026-0009")
+    reply = OutboundMessage(kind="reply", destination="CSLT", reply=Reply(kind="info", text="ack"))
+    outbox.enqueue("slack", reply, subject="INC-2026-0009", after=first)
+    with caplog.at_level(logging.ERROR, logger="bot.outbox"):
+        outbox.run_pending()
+    assert statuses(store) == ["failed", "failed"]
+    assert "channel_not_found" in caplog.text
+    assert [f["id"] for f in outbox.failed()] == [first, first + 1]
+    trail = audit.chronology(store.db, "INC-2026-0009")
+    assert [r["action"] for r in trail] == ["delivery_failed", "delivery_failed"]
+    assert "channel_not_found" in trail[0]["detail"]
+
+
+def test_too_many_attempts_is_a_permanent_failure(store):
+    transport = FakeTransport(script=[DeliveryError("HTTP 503") for _ in range(3)])
+    clock = Clock()
+    outbox = make(store, transport, clock, max_attempts=3)
+    outbox.enqueue("slack", post())
+    for _ in range(3):
+        outbox.run_pending()
+        clock.now += 10
+    assert statuses(store) == ["failed"]
+    assert transport.sent == []
+
+
+def test_unexpected_transport_errors_are_retried(store):
+    transport = FakeTransport(script=[ConnectionResetError("peer reset")])
+    clock = Clock()
+    outbox = make(store, transport, clock)
+    outbox.enqueue("slack", post())
+    outbox.run_pending()
+    assert statuses(store) == ["pending"]
+    clock.now += 1
+    outbox.run_pending()
+    assert statuses(store) == ["sent"]
+
+
+def test_jobs_without_a_transport_wait(store):
+    outbox = make(store, FakeTransport("console"))
+    outbox.enqueue("teams", post())
+    assert outbox.run_pending() == 0
+    assert statuses(store) == ["pending"]
+
+
+def test_a_restart_delivers_pending_and_abandoned_jobs(tmp_path):
+    first = Store(tmp_path / "o.db")
+    clock = Clock()
+    outbox = make(first, FakeTransport(script=[DeliveryError("down")]), clock)
+    outbox.enqueue("slack", post("pending"))
+    outbox.enqueue("slack", post("abandoned"))
+    outbox.run_pending()  # first fails and is pending; the second is sent...
+    first.db.execute("update outbox set status = 'sending', claimed_at = ? where id = 2", [clock.now])
+    first.close()  # ...or rather, the process died while sending it
+
+    second = Store(tmp_path / "o.db")
+    transport = FakeTransport()
+    clock.now += 200  # past the lease and the backoff
+    restarted = make(second, transport, clock, lease=120)
+    restarted.run_pending()
+    assert sorted(m.reply.text for m in transport.sent) == ["abandoned", "pending"]
+    assert statuses(second) == ["sent", "sent"]
+    second.close()
+
+
+def test_a_job_being_sent_is_not_taken_by_another_worker(store):
+    clock = Clock()
+    outbox = make(store, FakeTransport(), clock, lease=120)
+    outbox.enqueue("slack", post())
+    store.db.execute("update outbox set status = 'sending', claimed_at = ?", [clock.now])
+    assert outbox.run_pending() == 0
+
+
+def test_background_worker_wakes_on_notify(store):
+    delivered = threading.Event()
+
+    class Signalling(FakeTransport):
+        def send(self, message):
+            ref = super().send(message)
+            delivered.set()
+            return ref
+
+    outbox = Outbox(store, [Signalling()], poll_interval=60)
+    outbox.start()
+    try:
+        outbox.enqueue("slack", post())
+        assert delivered.wait(10)
+    finally:
+        outbox.stop()
+    assert statuses(store) == ["sent"]
