@@ -14,6 +14,7 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
+from bot.cli_incidents import incidents
 from bot.config import ConfigError, Settings, load_settings
 from bot.services import Services
 from bot.store import StoreError
@@ -42,13 +43,17 @@ def cli() -> None:
 
 
 @cli.command()
-def chat() -> None:
+@click.option("--slt", is_flag=True, help="Act as a member of SLT, to try the incident buttons.")
+def chat(slt: bool) -> None:
     """Chat with the bot in this terminal, through the same handlers as Slack and Teams."""
     from bot.console import Console
 
     services = make_services()
     services.kb  # load before the first prompt so problems show up front
-    Console(services).run()
+    console = Console(services)
+    if slt:
+        services.roster.grant(console.actor)
+    console.run()
 
 
 def answer_json(question: str, services: Services) -> dict[str, Any]:
@@ -171,6 +176,9 @@ def eval_qa(file: Path, policies: Path | None) -> None:
     report = evaluate_qa(make_services(policies).kb, load_eval_items(file))
     for line in report.summary_lines():
         click.echo(line)
+
+
+cli.add_command(incidents)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,17 +7,22 @@ numbered and `/1`, `/2`... presses them.
 from __future__ import annotations
 
 import getpass
+import itertools
 import sys
 import textwrap
+import uuid
 from collections.abc import Callable
 from typing import TextIO
 
 from pydantic import ValidationError
 
-from handlers import actions, messages
+from handlers import actions, messages, report
 from handlers.ask import ask, feedback, pass_to_owner
+from handlers.incident_models import Category, ReportForm, form_errors
 from handlers.models import Actor, Button, Place, Question, Reply
 
+from bot.config import ConfigError
+from bot.delivery import OutboundMessage
 from bot.services import Services
 
 WIDTH = 78
@@ -26,6 +31,9 @@ HELP = """\
 Ask me anything about the school's social media policy, in plain words.
 Commands:
   /help            this list
+  /report          report an incident to the senior leadership team
+  /report status   your reports and where they are
+  /incidents       open incidents (SLT only)
   /1, /2, ...      press a numbered button from my last reply
   /quit            leave (Ctrl-D works too)"""
 
@@ -69,7 +77,12 @@ class Console:
         self.stdin = stdin
         self.stdout = stdout
         self.buttons: list[Button] = []
-        self.commands: dict[str, Callable[[], None]] = {"/help": self.help}
+        self.commands: dict[str, Callable[[], None]] = {
+            "/help": self.help,
+            "/report": self.report,
+            "/report status": self.report_status,
+            "/incidents": self.incidents,
+        }
 
     def say(self, reply: Reply) -> None:
         self.buttons = list(reply.buttons)
@@ -126,6 +139,7 @@ class Console:
             actions.FEEDBACK_HELPFUL: lambda v: self.say(feedback(self.actor, int(v), True, log)),
             actions.FEEDBACK_NOT_HELPFUL: lambda v: self.say(feedback(self.actor, int(v), False, log)),
             actions.SEND_TO_OWNER: self._send_to_owner,
+            **{action: self._incident_action(action) for action in INCIDENT_ACTIONS},
         }
 
     def _send_to_owner(self, value: str) -> None:
@@ -133,3 +147,122 @@ class Console:
         self.say(confirmation)
         if notice is not None:
             print("\n[posted to the SLT channel]\n" + render_text(notice), file=self.stdout)
+
+    # -- incident reports -----------------------------------------------------------------
+
+    def read(self, prompt: str) -> str | None:
+        """One answer from the person; None when they cancel or the input ends."""
+        print(f"{prompt}\n> ", end="", file=self.stdout, flush=True)
+        line = self.stdin.readline()
+        if not line or line.strip() == "/cancel":
+            return None
+        return line.strip()
+
+    def report(self) -> None:
+        """Ask the report questions one by one, re-asking with the specific error."""
+        try:
+            book = self.services.incidents
+        except ConfigError as exc:
+            print(f"Reports are not set up: {exc}", file=self.stdout)
+            return
+        print(messages.REPORT_INTRO, file=self.stdout)
+        answers: dict[str, object] = {}
+        for field, prompt in messages.REPORT_PROMPTS.items():
+            if field == "category":
+                prompt += "\n" + "\n".join(f"  {n}. {c.label}" for n, c in enumerate(Category, 1))
+            while True:
+                answer = self.read(prompt)
+                if answer is None:
+                    print(messages.REPORT_CANCELLED, file=self.stdout)
+                    return
+                value: object = _category_choice(answer) if field == "category" else answer
+                if field == "urgent" and not answer:
+                    value = False
+                error = _field_error(field, value)
+                if error is None:
+                    answers[field] = value
+                    break
+                print(error, file=self.stdout)
+        form = ReportForm.model_validate(answers)
+        submission = report.submit_report(form, self.actor, f"console:{uuid.uuid4()}", book)
+        self.say(submission.reply)
+        self.deliver()
+
+    def report_status(self) -> None:
+        self.say(report.reports_for(self.actor, self.services.incidents))
+
+    def incidents(self) -> None:
+        self.say(report.open_incidents(self.actor, self.services.incidents, self.services.roster))
+
+    def _incident_action(self, action: str) -> Callable[[str], None]:
+        def press(reference: str) -> None:
+            text = None
+            if action in report.TEXT_ACTIONS:
+                text = self.read(messages.INCIDENT_PROMPTS[action])
+                if text is None:
+                    return
+            outcome = report.act(self.actor, reference, action, self.services.incidents, self.services.roster, text)
+            self.say(outcome.reply)
+            self.deliver()
+
+        return press
+
+    def deliver(self) -> None:
+        """Send what the last action queued, so the terminal shows the SLT side straight away."""
+        outbox = self.services.outbox
+        if "console" not in outbox.transports:
+            outbox.register(ConsoleTransport(self))
+        outbox.run_pending()
+
+
+INCIDENT_ACTIONS = (
+    actions.INCIDENT_VIEW,
+    actions.INCIDENT_ACKNOWLEDGE,
+    actions.INCIDENT_ASSIGN,
+    actions.INCIDENT_NOTE,
+    actions.INCIDENT_ESCALATE,
+    actions.INCIDENT_RESOLVE,
+)
+
+
+def _category_choice(answer: str) -> object:
+    """'3' -> the third category; anything else is validated as a name."""
+    categories = list(Category)
+    if answer.isdigit() and 1 <= int(answer) <= len(categories):
+        return categories[int(answer) - 1]
+    return answer if not answer.isdigit() else "?"
+
+
+_VALID = {"category": Category.OTHER, "what_happened": "placeholder"}
+
+
+def _field_error(field: str, value: object) -> str | None:
+    """The error for one answer, checked alongside valid placeholders for the other fields."""
+    try:
+        ReportForm.model_validate({**_VALID, field: value})
+    except ValidationError as exc:
+        return form_errors(exc).get(field)
+    return None
+
+
+class ConsoleTransport:
+    """Shows outbox messages in the terminal, labelled with where they would have gone."""
+
+    platform = "console"
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.count = itertools.count(1)
+
+    def send(self, message: OutboundMessage) -> str:
+        where = {"slt": "SLT channel", "dsl": "direct message to the safeguarding lead"}.get(
+            message.destination, f"direct message to {message.destination}"
+        )
+        label = {"post": where, "reply": f"{where}, in thread", "update": f"{where}, post updated"}.get(
+            message.kind, where
+        )
+        out = self.console.stdout
+        print(f"\n[{label}]\n{render_text(message.reply)}", file=out, flush=True)
+        if message.reply.buttons:
+            self.console.buttons = list(message.reply.buttons)
+        return message.message or f"console-{next(self.count)}"

@@ -20,6 +20,10 @@ class SltRoster:
         self.static = {"slack": set(settings.slt_users), "teams": set(settings.teams_slt_users), "console": set()}
         self.extra: dict[str, Callable[[], set[str]]] = {}
 
+    def grant(self, actor: Actor) -> None:
+        """Count `actor` as SLT for this process (e.g. the console user with `chat --slt`)."""
+        self.static.setdefault(actor.platform, set()).add(actor.user_id)
+
     def is_slt(self, actor: Actor) -> bool:
         if actor.user_id in self.static.get(actor.platform, set()):
             return True

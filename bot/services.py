@@ -13,6 +13,11 @@ from bot.store import Store
 if TYPE_CHECKING:
     from knowledge import KnowledgeBase
 
+    from bot.incidents import IncidentDB
+    from bot.outbox import Outbox
+    from bot.roles import SltRoster
+    from bot.routing import Routing
+
 
 @dataclass
 class Services:
@@ -32,7 +37,37 @@ class Services:
     def questions(self) -> QuestionLogDB:
         return QuestionLogDB(self.store)
 
+    @cached_property
+    def roster(self) -> SltRoster:
+        from bot.roles import SltRoster
+
+        return SltRoster(self.settings)
+
+    @cached_property
+    def routing(self) -> Routing:
+        from bot.routing import Routing
+
+        return Routing.load(self.settings)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        """The delivery worker: platforms `register()` their Transport, then `start()` it."""
+        from bot.outbox import Outbox
+        from bot.reminders import Reminders
+
+        worker = Outbox(self.store)
+        worker.periodic.append(lambda: Reminders(self.incidents, self.settings.reminder_hours).run())
+        return worker
+
+    @cached_property
+    def incidents(self) -> IncidentDB:
+        from bot.incidents import IncidentDB
+
+        return IncidentDB(self.store, self.routing, self.outbox)
+
     def close(self) -> None:
+        if "outbox" in self.__dict__:
+            self.outbox.stop()
         self.store.close()
 
 

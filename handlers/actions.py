@@ -6,3 +6,11 @@ OPEN_REPORT = "open_report"
 OPEN_SECOND_OPINION = "open_second_opinion"
 SEND_TO_OWNER = "send_to_policy_owner"
 SHARE_ANSWER = "share_answer"
+
+# Incident buttons on the SLT post; the button value is the incident reference.
+INCIDENT_VIEW = "incident_view"
+INCIDENT_ACKNOWLEDGE = "incident_acknowledge"
+INCIDENT_ASSIGN = "incident_assign"
+INCIDENT_NOTE = "incident_note"
+INCIDENT_ESCALATE = "incident_escalate"
+INCIDENT_RESOLVE = "incident_resolve"

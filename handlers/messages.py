@@ -39,3 +39,90 @@ def did_you_mean(sections: list[str]) -> str:
 def owner_notice_asked_by(actor: Actor) -> str:
     who = actor.name or actor.user_id
     return f"Asked by {who} on {actor.platform}."
+
+
+# -- incident reports ---------------------------------------------------------------------
+
+REPORT_RECEIVED_TITLE = "Report received"
+REPORT_NOT_RECEIVED = (
+    "Your report was NOT received: I couldn't save it just now. Please try again in a minute; "
+    "if it keeps failing, tell a member of the senior leadership team (SLT) in person."
+)
+REPORT_INVALID = "Please check the highlighted answers and send the report again."
+REMINDER_LEARNER_SAFETY = (
+    "Because this is about a learner's safety, please also tell the designated safeguarding lead (DSL) "
+    "in person today and record it in the school's safeguarding system."
+)
+REMINDER_COMPROMISING_IMAGE = (
+    "Do not attach, forward or share the image, even to report it. The policy says you must delete it "
+    "immediately; SLT will ask you for any detail they need."
+)
+REMINDER_URGENT = (
+    "You marked this as urgent or possibly illegal: SLT and the safeguarding lead have been alerted. "
+    "If anyone is in immediate danger, call 999."
+)
+INCIDENT_TITLE = "Incident report"
+INCIDENT_DETAILS_TITLE = "Incident details (confidential)"
+INCIDENT_SLT_ONLY = "Only the senior leadership team can see or act on incident reports."
+INCIDENT_UNKNOWN = "I can't find an incident with that reference. Check it and try again."
+INCIDENT_UNKNOWN_ACTION = "I don't know that action on an incident."
+INCIDENT_CHANGED_MEANWHILE = "Someone else updated this incident at the same moment; please look again and retry."
+INCIDENT_ALREADY_RESOLVED = "This incident is already resolved, so it can't be changed."
+NO_REPORTS = "You haven't made any reports."
+MY_REPORTS_TITLE = "Your reports"
+OPEN_INCIDENTS_TITLE = "Open incidents"
+NO_OPEN_INCIDENTS = "There are no open incidents."
+DSL_ALERT = "Urgent or learner-safety report: please look at it now (View details is confidential to SLT)."
+INCIDENT_PROMPTS = {
+    "incident_note": "Add a note for the record (SLT only; the reporter doesn't see it).",
+    "incident_escalate": "Escalated to whom, and why? (e.g. police, LADO, children's social care, ICO)",
+    "incident_resolve": "What was the outcome? (kept in the record; the reporter is told it is resolved)",
+}
+INCIDENT_TEXT_MISSING = "Please add some text: {prompt}"
+INCIDENT_TEXT_TOO_LONG = "Please keep this to {limit:,} characters."
+
+
+def report_received(reference: str) -> str:
+    return (
+        f"Thank you. Your report {reference} has been received and stored, and the senior leadership "
+        "team has been told. You'll hear here when it is picked up. Keep the reference."
+    )
+
+
+def reminder(reference: str, hours: float) -> str:
+    return f"Reminder: {reference} has not been acknowledged after {hours:g} working hours."
+
+
+def already_done(what: str, by: str, at: str) -> str:
+    return f"This incident was already {what} by {by} at {at}."
+
+
+def slt_action_done(action: str, reference: str, by: str) -> str:
+    """The thread reply under the SLT post for one action (never the note or outcome text)."""
+    return f"{reference}: {action} by {by}."
+
+
+def reporter_update(reference: str, status: str) -> str:
+    return {
+        "acknowledged": f"Your report {reference} has been picked up by the senior leadership team.",
+        "escalated": (
+            f"Your report {reference} has been passed by the senior leadership team to the appropriate "
+            "external agency. They may contact you."
+        ),
+        "resolved": (
+            f"Your report {reference} has been closed by the senior leadership team. "
+            "If you have any further concerns, speak to a member of SLT."
+        ),
+    }[status]
+
+REPORT_INTRO = "Reporting an incident to the senior leadership team. Type /cancel at any question to stop."
+REPORT_CANCELLED = "Report cancelled: nothing was stored."
+REPORT_PROMPTS = {
+    "category": "What kind of incident is it? Type its number.",
+    "what_happened": "What happened? (up to 3,000 characters)",
+    "platform": "Where did it happen: which platform or account? (Enter to skip)",
+    "link": "A link to it, if there is one (Enter to skip)",
+    "when": "When did it happen? YYYY-MM-DD (Enter for today)",
+    "people": "Who was involved? (optional; Enter to skip)",
+    "urgent": "Is it urgent, or might it be illegal? yes / no (Enter for no)",
+}

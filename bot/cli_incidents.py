@@ -1,0 +1,122 @@
+"""`staffbot incidents list|show|export`: the safeguarding record for whoever runs the bot.
+
+Reading a record from the command line is audited like a click on "View details"
+(actor "cli"), and an export is audited as "exported", so the chronology shows every
+time the narrative left the database.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime, timezone
+from typing import TextIO
+
+import click
+
+from handlers.incident_models import STATUS_LABELS, Incident
+from handlers.report import age, urgency
+
+from bot.config import load_settings
+from bot.incidents import IncidentDB
+from bot.services import Services
+
+CLI_ACTOR = "cli"
+
+EXPORT_COLUMNS = [
+    "reference", "created_at", "category", "urgent", "status", "reporter", "when", "platform", "link",
+    "people", "what_happened", "assignee", "escalated_to", "outcome",
+    "event_at", "event_action", "event_actor", "event_detail",
+]  # fmt: skip
+
+
+def book() -> IncidentDB:
+    return Services(load_settings()).incidents
+
+
+@click.group()
+def incidents() -> None:
+    """List, show and export incident reports (every read is audited)."""
+
+
+@incidents.command(name="list")
+@click.option("--all", "show_all", is_flag=True, help="Include resolved incidents.")
+def list_incidents(show_all: bool) -> None:
+    """Incidents with status and age, open ones first (oldest first)."""
+    rows = book().all()
+    if not show_all:
+        rows = [i for i in rows if i.is_open]
+    if not rows:
+        click.echo("No open incidents." if not show_all else "No incidents.")
+    now = datetime.now(timezone.utc)
+    for i in rows:
+        assignee = f"  [{i.assignee}]" if i.assignee else ""
+        click.echo(
+            f"{i.reference}  {STATUS_LABELS[i.status]:<28} {age(i.created_at, now):<14} "
+            f"{'URGENT  ' if i.urgent else ''}{i.category.label}{assignee}"
+        )
+
+
+@incidents.command()
+@click.argument("reference")
+def show(reference: str) -> None:
+    """The full record of one incident and its audit chronology (audited as viewed)."""
+    db = book()
+    incident = db.get(reference)
+    if incident is None:
+        raise click.ClickException(f"no incident {reference.strip()!r}: see `staffbot incidents list --all`")
+    db.log_system(incident.reference, "viewed", CLI_ACTOR)
+    for label, value in _record(incident):
+        click.echo(f"{label + ':':<18}{value}")
+    click.echo("\nWhat happened:")
+    click.echo(incident.what_happened)
+    click.echo("\nChronology:")
+    for row in db.history(incident.reference):
+        detail = f": {row['detail']}" if row["detail"] else ""
+        click.echo(f"  {row['at']}  {row['action']:<16} {row['actor']}{detail}")
+
+
+def _record(i: Incident) -> list[tuple[str, str]]:
+    return [
+        ("Reference", i.reference),
+        ("Reported", f"{i.created_at.isoformat()} by {i.reporter.name or i.reporter.user_id} ({i.reporter.key})"),
+        ("Category", i.category.label),
+        ("Urgency", urgency(i)),
+        ("Status", STATUS_LABELS[i.status]),
+        ("When", i.when.isoformat()),
+        ("Where", " ".join(p for p in (i.platform, i.link) if p) or "-"),
+        ("People involved", i.people or "-"),
+        ("Assigned to", i.assignee or "-"),
+        ("Escalated to", i.escalated_to or "-"),
+        ("Outcome", i.outcome or "-"),
+    ]
+
+
+@incidents.command()
+@click.option("--csv", "as_csv", is_flag=True, required=True, help="CSV: one row per audit event.")
+@click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="File (default stdout).")
+def export(as_csv: bool, output: TextIO) -> None:
+    """Every incident with its chronology as CSV (audited as exported)."""
+    db = book()
+    writer = csv.DictWriter(output, fieldnames=EXPORT_COLUMNS)
+    writer.writeheader()
+    rows = db.all()
+    for i in rows:  # audited first: a failed or interrupted export still left the database
+        db.log_system(i.reference, "exported", CLI_ACTOR, detail="csv")
+    for i in rows:
+        base = {
+            "reference": i.reference, "created_at": i.created_at.isoformat(), "category": i.category.value,
+            "urgent": "yes" if i.urgent else "no", "status": i.status, "reporter": i.reporter.key,
+            "when": i.when.isoformat(), "platform": i.platform, "link": i.link, "people": i.people,
+            "what_happened": i.what_happened, "assignee": i.assignee, "escalated_to": i.escalated_to,
+            "outcome": i.outcome,
+        }  # fmt: skip
+        for event in db.history(i.reference):
+            row = {**base, "event_at": event["at"], "event_action": event["action"],
+                   "event_actor": event["actor"], "event_detail": event["detail"]}  # fmt: skip
+            writer.writerow({key: _cell(value) for key, value in row.items()})
+
+
+def _cell(value: str | None) -> str:
+    """Neutralise spreadsheet formulas (=, +, -, @) typed by a reporter."""
+    text = value or ""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
