@@ -194,6 +194,7 @@ def _details(incident: Incident, history: list[dict], now: datetime) -> Reply:
         text=incident.what_happened,
         facts=facts,
         notes=chronology,
+        buttons=incident_buttons(incident)[1:],
         private=True,
     )
 

@@ -1,0 +1,77 @@
+import csv
+import io
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli, main
+from bot.config import load_settings
+from bot.services import Services
+from handlers import actions
+from handlers.incident_models import ReportForm
+from handlers.models import Actor
+from handlers.report import act, submit_report
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("STAFFBOT_DB", str(tmp_path / "cli.db"))
+    monkeypatch.setenv("STAFFBOT_SLT_CHANNEL", "CSLT")
+    services = Services(load_settings())
+    head = Actor(platform="slack", user_id="UHEAD", name="Head")
+    services.roster.grant(head)
+    reporter = Actor(platform="slack", user_id="U1", name="Ann")
+    old = submit_report(ReportForm(category="copyright", what_happened="=HYPERLINK(evil)"), reporter, "a", services.incidents)
+    new = submit_report(ReportForm(category="bullying", what_happened="Open case", urgent=True), reporter, "b", services.incidents)
+    act(head, old.reference, actions.INCIDENT_RESOLVE, services.incidents, services.roster, text="Removed")
+    yield services, old.reference, new.reference
+    services.close()
+
+
+def test_list_shows_open_first_and_all_with_a_flag(env):
+    _, resolved, open_ref = env
+    result = CliRunner().invoke(cli, ["incidents", "list"])
+    assert result.exit_code == 0
+    assert open_ref in result.output and "URGENT" in result.output and resolved not in result.output
+    lines = CliRunner().invoke(cli, ["incidents", "list", "--all"]).output.splitlines()
+    assert [line.split()[0] for line in lines] == [open_ref, resolved]
+
+
+def test_show_prints_record_and_chronology_and_is_audited(env):
+    services, resolved, _ = env
+    result = CliRunner().invoke(cli, ["incidents", "show", resolved.lower()])
+    assert result.exit_code == 0
+    assert "=HYPERLINK(evil)" in result.output
+    assert "Outcome:          Removed" in result.output
+    assert "resolved         slack:UHEAD: Removed" in result.output
+    assert services.incidents.history(resolved)[-1] | {"at": ""} == {
+        "at": "", "action": "viewed", "actor": "cli", "detail": ""
+    }
+
+
+def test_show_of_an_unknown_reference_is_a_clear_error(env, capsys):
+    result = CliRunner().invoke(cli, ["incidents", "show", "INC-2020-0001"])
+    assert result.exit_code != 0
+    assert "no incident 'INC-2020-0001'" in result.output
+    assert main(["incidents", "show", "nope"]) == 1
+    assert capsys.readouterr().err.startswith("staffbot: error: no incident 'nope'")
+
+
+def test_export_csv_has_every_event_neutralises_formulas_and_is_audited(env):
+    services, resolved, open_ref = env
+    result = CliRunner().invoke(cli, ["incidents", "export", "--csv"])
+    assert result.exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert [(r["reference"], r["event_action"]) for r in rows] == [
+        (open_ref, "created"),
+        (open_ref, "exported"),
+        (resolved, "created"),
+        (resolved, "resolved"),
+        (resolved, "exported"),
+    ]
+    assert rows[2]["what_happened"] == "'=HYPERLINK(evil)"
+    assert services.incidents.history(open_ref)[-1]["action"] == "exported"
+
+
+def test_export_needs_the_csv_flag(env):
+    assert CliRunner().invoke(cli, ["incidents", "export"]).exit_code == 2

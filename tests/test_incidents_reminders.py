@@ -1,0 +1,67 @@
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from bot.incidents import IncidentDB
+from bot.reminders import Reminders, due_reminders, working_hours_between
+from handlers import actions
+from handlers.incident_models import ReportForm
+from handlers.models import Actor
+from handlers.report import act, submit_report
+
+LONDON = ZoneInfo("Europe/London")
+REPORTER = Actor(platform="slack", user_id="U1")
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    """A time in November 2026 (the 20th is a Friday, the 23rd a Monday), London time."""
+    return datetime(2026, 11, day, hour, minute, tzinfo=LONDON)
+
+
+def test_working_hours_skip_nights_and_weekends():
+    assert working_hours_between(at(23, 9), at(23, 13)) == 4
+    assert working_hours_between(at(23, 17), at(24, 9)) == 2
+    assert working_hours_between(at(20, 16), at(23, 10)) == 4  # Friday 16:00 -> Monday 10:00
+    assert working_hours_between(at(21, 10), at(22, 20)) == 0  # all weekend
+    assert working_hours_between(at(23, 20), at(23, 7)) == 0
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_unacknowledged_reports_are_reminded_once_per_interval(services):
+    clock = Clock(at(20, 16))  # Friday afternoon
+    book = IncidentDB(services.store, services.routing, clock=clock)
+    reminders = Reminders(book, hours=4, clock=clock)
+    reference = submit_report(ReportForm(category="other", what_happened="x"), REPORTER, "k", book).reference
+    acked = submit_report(ReportForm(category="other", what_happened="y"), REPORTER, "k2", book).reference
+    services.roster.grant(Actor(platform="slack", user_id="UHEAD"))
+    act(Actor(platform="slack", user_id="UHEAD"), acked, actions.INCIDENT_ACKNOWLEDGE, book, services.roster)
+
+    clock.now = at(23, 9, 59)  # 2 h Friday + 1 h 59 Monday
+    assert reminders.run() == []
+    clock.now = at(23, 10)
+    assert reminders.run() == [reference]
+    assert reminders.run() == []  # once per interval
+    clock.now = at(23, 13, 59)
+    assert reminders.run() == []
+    clock.now = at(23, 14)
+    assert reminders.run() == [reference]
+
+    trail = [r["action"] for r in book.history(reference)]
+    assert trail == ["created", "reminded", "reminded"]
+    replies = list(services.store.db.query("select reply, after from outbox where subject = ? and kind = 'reply'", [reference]))
+    assert len(replies) == 2 and all(r["after"] == 1 for r in replies)
+    assert "has not been acknowledged after 4 working hours" in replies[0]["reply"]
+
+
+def test_due_reminders_with_explicit_times(services):
+    book = IncidentDB(services.store, services.routing, clock=lambda: at(23, 8).astimezone(timezone.utc))
+    submit_report(ReportForm(category="other", what_happened="x"), REPORTER, "k", book)
+    waiting = book.awaiting_acknowledgement()
+    assert due_reminders(waiting, at(23, 11), hours=4) == []
+    assert [i.reference for i in due_reminders(waiting, at(23, 12), hours=4)] == [waiting[0][0].reference]
