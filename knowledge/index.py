@@ -1,10 +1,11 @@
 """The searchable index: chunk text, context and headings as weighted BM25 fields, and the
-query analysis (typo repair, vocabulary expansion) that maps staff wording onto it.
+query analysis (typo repair, vocabulary concepts) that maps staff wording onto it.
 
-A query becomes a list of units, one per content word or vocabulary phrase. A unit scores a
-chunk by its best alternative (the word itself at full weight, its concept's other terms
-at `EXPANSION_WEIGHT`), and units add up, so a pile of synonyms cannot outvote one
-distinctive word.
+Every vocabulary concept found in a chunk is indexed as a token of its own ("@images" for
+"photos", "pictures", "video recordings"...). A query becomes a list of units, one per
+content word or vocabulary phrase; a unit scores a chunk by its best alternative (the word
+itself at full weight, its concepts at `CONCEPT_WEIGHT`) and units add up, so a pile of
+synonyms cannot outvote one distinctive word. Generic units count for `GENERIC_WEIGHT`.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from rapidfuzz import fuzz, process
 from knowledge.bm25 import BM25
 from knowledge.models import Chunk
 from knowledge.text import STOP_WORDS, stem, words
-from knowledge.vocabulary import Vocabulary, find_phrases
+from knowledge.vocabulary import Vocabulary
 
 TEXT_WEIGHT = 1.0
 CONTEXT_WEIGHT = 0.5  # the parent bullet / lead-in sentence
 SECTION_WEIGHT = 0.5  # each heading on the chunk's section path
-EXPANSION_WEIGHT = 0.6
+CONCEPT_WEIGHT = 0.7  # a word's concept, relative to the word itself
+GENERIC_WEIGHT = 0.4  # low-information units ("school", "post", "who") in ranking
 TYPO_CUTOFF = 84  # rapidfuzz ratio (0..100) for mapping an unknown word to a known one
 TYPO_MIN_LENGTH = 4
 
@@ -37,26 +39,54 @@ class Unit:
     generic: bool  # a low-information word ("school", "post") or an intent word ("who")
 
 
-def _bag(chunk: Chunk) -> dict[str, float]:
+def concept_token(name: str) -> str:
+    return f"@{name}"
+
+
+def _bag(chunk: Chunk, vocabulary: Vocabulary) -> dict[str, float]:
+    """Weighted term counts of a chunk: its stems and the concepts its phrases belong to."""
     bag: dict[str, float] = defaultdict(float)
     for text, weight in ((chunk.text, TEXT_WEIGHT), (chunk.context, CONTEXT_WEIGHT),
                          (" ".join(chunk.section), SECTION_WEIGHT)):
-        for word in words(text):
+        tokens = words(text)
+        for word in tokens:
             if word not in STOP_WORDS:
                 bag[stem(word)] += weight
+        for _, _, names in vocabulary.concepts.find(tokens):
+            for name in names:
+                bag[concept_token(name)] += weight
     return bag
+
+
+def _merge(units: list[Unit]) -> list[Unit]:
+    """One unit per idea: words of the same concepts ("summer holidays") count once."""
+    merged: dict[frozenset[str], Unit] = {}
+    for unit in units:
+        concepts = frozenset(t for t in unit.alternatives if t.startswith("@"))
+        key = concepts or frozenset(unit.alternatives)
+        if key in merged:
+            kept = merged[key]
+            alternatives = dict(kept.alternatives)
+            for term, weight in unit.alternatives.items():
+                alternatives[term] = max(weight, alternatives.get(term, 0.0))
+            unit = Unit(f"{kept.label} {unit.label}", alternatives, kept.generic and unit.generic)
+        merged[key] = unit
+    return list(merged.values())
 
 
 class Index:
     def __init__(self, chunks: list[Chunk], vocabulary: Vocabulary) -> None:
         self.chunks = chunks
         self.vocabulary = vocabulary
-        bags = [_bag(c) for c in chunks]
+        bags = [_bag(c, vocabulary) for c in chunks]
         self.bm25 = BM25(bags)
         self.terms = [frozenset(b) for b in bags]
         surface = {w for c in chunks for w in words(c.text)} | vocabulary.surface_words
         self._known_words = frozenset(surface)
-        self._typo_choices = sorted(w for w in surface if len(w) >= TYPO_MIN_LENGTH and w not in STOP_WORDS)
+        self._typo_choices: dict[str, list[str]] = defaultdict(list)
+        for word in sorted(surface):
+            if len(word) >= TYPO_MIN_LENGTH and word not in STOP_WORDS:
+                self._typo_choices[word[0]].append(word)
 
     def _repair(self, word: str) -> str:
         """An unknown word replaced by the closest known word, if one is close enough."""
@@ -64,7 +94,9 @@ class Index:
             return word
         if stem(word) in self.bm25.idf:
             return word
-        best = process.extractOne(word, self._typo_choices, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF)
+        # Typos rarely hit the first letter: "wear" must not become "swear".
+        choices = self._typo_choices.get(word[0], ())
+        best = process.extractOne(word, choices, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF)
         return best[0] if best else word
 
     def analyse(self, question: str) -> list[Unit]:
@@ -74,36 +106,42 @@ class Index:
         vocab = self.vocabulary
         units: list[Unit] = []
         covered: set[int] = set()
-        for start, end, concepts in find_phrases(stems, vocab.terms):
+        for start, end, concepts in vocab.concepts.find(tokens):
             covered.update(range(start, end))
-            own = [stem(w) for w in tokens[start:end] if w not in STOP_WORDS]
-            alternatives = {s: EXPANSION_WEIGHT for name in concepts for s in vocab.concepts[name]}
-            alternatives.update({s: TEXT_WEIGHT for s in own})
-            generic = not own or all(s in vocab.generic_stems for s in own) or any(
-                name in vocab.generic_concepts for name in concepts)
+            own = [s for w, s in zip(tokens[start:end], stems[start:end]) if w not in STOP_WORDS]
+            # A single word also matches itself; a phrase ("keep an eye on") only as a concept.
+            single = end - start == 1
+            alternatives = {concept_token(name): CONCEPT_WEIGHT if single else 1.0 for name in concepts}
+            if single and own:
+                alternatives[own[0]] = 1.0
+            generic = any(name in vocab.generic_concepts for name in concepts) or bool(own) and all(
+                s in vocab.generic_stems for s in own)
             units.append(Unit(" ".join(tokens[start:end]), alternatives, generic))
         for i, word in enumerate(tokens):
             if i not in covered and word not in STOP_WORDS:
                 units.append(Unit(word, {stems[i]: TEXT_WEIGHT}, stems[i] in vocab.generic_stems))
-        unique: dict[tuple[str, ...], Unit] = {}
-        for unit in units:
-            unique.setdefault(tuple(sorted(unit.alternatives)), unit)
-        return list(unique.values())
+        return _merge(units)
 
     def unit_scores(self, unit: Unit) -> dict[int, float]:
-        """Chunk index -> this unit's score there (its best alternative)."""
-        best: dict[int, float] = {}
+        """Chunk index -> this unit's score there: the word itself or the sum of its concepts
+        ("sarcastic" is about both tone and respect), whichever is higher."""
+        word: dict[int, float] = {}
+        concepts: dict[int, float] = defaultdict(float)
         for term, weight in unit.alternatives.items():
+            target = concepts if term.startswith("@") else word
             for doc, score in self.bm25.postings.get(term, ()):
-                value = weight * score
-                if value > best.get(doc, 0.0):
-                    best[doc] = value
-        return best
+                target[doc] = max(target.get(doc, 0.0), weight * score) if target is word else (
+                    target[doc] + weight * score)
+        for doc, score in concepts.items():
+            if score > word.get(doc, 0.0):
+                word[doc] = score
+        return word
 
     def rank(self, units: list[Unit], k: int) -> list[tuple[int, float]]:
         """The k best (chunk index, score) pairs, best first."""
         totals: dict[int, float] = defaultdict(float)
         for unit in units:
+            weight = GENERIC_WEIGHT if unit.generic else 1.0
             for doc, score in self.unit_scores(unit).items():
-                totals[doc] += score
+                totals[doc] += weight * score
         return heapq.nlargest(k, totals.items(), key=lambda item: (item[1], -item[0]))

@@ -35,6 +35,7 @@ where where's which while who who's whom why why's will with won't would wouldn'
 you'll you're you've your yours yourself yourselves ok okay okey please thanks hi hello really
 actually just bit also still get got getting go going gonna want wanna need needs like e g eg
 whens whats hows whos wheres one ones someone something anything thing things anyone lot lots
+year years many
 """.split())
 
 _stemmer = snowballstemmer.stemmer("english")

@@ -16,39 +16,50 @@ from knowledge.text import STOP_WORDS, stem, words
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "vocabulary.toml"
 
-Phrase = tuple[str, ...]  # stems of every word, stop words included
+class PhraseTable:
+    """Phrases (each with values) found in token lists, longest first, without overlaps.
 
+    An exact word match wins over a stem match, so "reporter" finds the journalist entry
+    rather than everything filed under the stem "report".
+    """
 
-def phrase(text: str) -> Phrase:
-    return tuple(stem(w) for w in words(text))
+    def __init__(self, entries: dict[str, list[str]] | None = None) -> None:
+        self.exact: dict[tuple[str, ...], list[str]] = {}
+        self.stemmed: dict[tuple[str, ...], list[str]] = {}
+        self.longest = 0
+        for text, values in (entries or {}).items():
+            tokens = tuple(words(text))
+            if tokens:
+                for table, key in ((self.exact, tokens), (self.stemmed, tuple(stem(w) for w in tokens))):
+                    known = table.setdefault(key, [])
+                    known.extend(v for v in values if v not in known)
+                self.longest = max(self.longest, len(tokens))
 
-
-def find_phrases(stems: list[str], phrases: dict[Phrase, list[str]]) -> list[tuple[int, int, list[str]]]:
-    """(start, end, values) of non-overlapping phrase occurrences, longest match first."""
-    longest = max((len(p) for p in phrases), default=0)
-    found: list[tuple[int, int, list[str]]] = []
-    i = 0
-    while i < len(stems):
-        for size in range(min(longest, len(stems) - i), 0, -1):
-            values = phrases.get(tuple(stems[i:i + size]))
-            if values is not None:
-                found.append((i, i + size, values))
-                i += size
-                break
-        else:
-            i += 1
-    return found
+    def find(self, tokens: list[str]) -> list[tuple[int, int, list[str]]]:
+        """(start, end, values) of each phrase occurrence in `tokens` (lowercase words)."""
+        stems = [stem(t) for t in tokens]
+        found: list[tuple[int, int, list[str]]] = []
+        i = 0
+        while i < len(tokens):
+            for size in range(min(self.longest, len(tokens) - i), 0, -1):
+                values = self.exact.get(tuple(tokens[i:i + size]))
+                if not values and (size > 1 or tokens[i] not in STOP_WORDS):  # "year" is not "yearly"
+                    values = self.stemmed.get(tuple(stems[i:i + size]))
+                if values:
+                    found.append((i, i + size, values))
+                    i += size
+                    break
+            else:
+                i += 1
+        return found
 
 
 @dataclass(frozen=True)
 class Vocabulary:
-    # concept name -> content stems of all its terms (what a match expands to)
-    concepts: dict[str, frozenset[str]] = field(default_factory=dict)
-    # term stem sequence -> names of the concepts it belongs to
-    terms: dict[Phrase, list[str]] = field(default_factory=dict)
+    concepts: PhraseTable = field(default_factory=PhraseTable)  # term -> concept names
+    cues: PhraseTable = field(default_factory=PhraseTable)  # cue phrase -> next steps
     generic_stems: frozenset[str] = frozenset()
     generic_concepts: frozenset[str] = frozenset()
-    cues: dict[str, list[Phrase]] = field(default_factory=dict)  # next step -> cue phrases
     surface_words: frozenset[str] = frozenset()  # every word spelled in the file, for typos
 
     @classmethod
@@ -63,30 +74,22 @@ class Vocabulary:
 
     @classmethod
     def from_dict(cls, raw: dict) -> Vocabulary:
-        concepts: dict[str, frozenset[str]] = {}
-        terms: dict[Phrase, list[str]] = {}
-        surface: set[str] = set()
+        concepts: dict[str, list[str]] = {}
         for name, entries in raw.get("concepts", {}).items():
-            stems: set[str] = set()
             for entry in entries:
-                key = phrase(entry)
-                if not key:
-                    continue
-                terms.setdefault(key, []).append(name)
-                surface.update(words(entry))
-                stems.update(stem(w) for w in words(entry) if w not in STOP_WORDS)
-            concepts[name] = frozenset(stems)
+                concepts.setdefault(entry, []).append(name)
+        cues: dict[str, list[str]] = {}
+        for step, entries in raw.get("cues", {}).items():
+            for entry in entries:
+                cues.setdefault(entry, []).append(step)
         generic = raw.get("generic", {})
-        cues = {step: [phrase(c) for c in entries] for step, entries in raw.get("cues", {}).items()}
-        for entries in raw.get("cues", {}).values():
-            for entry in entries:
-                surface.update(words(entry))
+        known = raw.get("words", {}).get("known", [])
+        surface = {w for entry in [*concepts, *cues, *known] for w in words(entry)}
         return cls(
-            concepts=concepts,
-            terms=terms,
+            concepts=PhraseTable(concepts),
+            cues=PhraseTable(cues),
             generic_stems=frozenset(stem(w) for entry in generic.get("words", []) for w in words(entry)),
             generic_concepts=frozenset(generic.get("concepts", [])),
-            cues=cues,
             surface_words=frozenset(w for w in surface if w not in STOP_WORDS),
         )
 
