@@ -41,11 +41,13 @@ def split_text(text: str, limit: int = MAX_CHARS) -> list[str]:
 
 
 def _is_label(blocks: list[Block], i: int) -> bool:
-    """A short bullet directly followed by bullets nested under it is only a group label."""
+    """A short capitalised bullet directly followed by bullets nested under it ("SLT",
+    "Administrator / Moderator") is only a group label."""
     block = blocks[i]
     following = blocks[i + 1] if i + 1 < len(blocks) else None
     return (
         block.kind == "bullet"
+        and block.text[:1].isupper()
         and len(block.text.split()) <= _LABEL_WORDS
         and following is not None
         and following.kind == "bullet"
@@ -67,9 +69,10 @@ def chunk_blocks(document: str, blocks: list[Block], limit: int = MAX_CHARS) -> 
             continue
         level = block.level
         if block.kind == "bullet":
-            # A lowercase top-level bullet straight after a group of lowercase nested bullets
-            # was meant to continue that group (a lost indent), e.g. after a blank line.
-            if level == 0 and lowercase_group and block.text[:1].islower():
+            # A lowercase top-level bullet after a blank line that follows a group of lowercase
+            # nested bullets was meant to continue that group (a lost indent).
+            gap = i > 0 and block.line_start > blocks[i - 1].line_end + 1
+            if level == 0 and lowercase_group and gap and block.text[:1].islower():
                 level = 1
             del parents[level:]
             context = parents[-1] if parents else lead_in

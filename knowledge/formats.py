@@ -113,8 +113,8 @@ def parse_plain(text: str, *, loose: bool = False) -> list[Block]:
 def _is_heading(line: str, previous: str, following: str, last: Block | None, loose: bool) -> bool:
     if not _short(line):
         return False
-    if line.endswith(":"):
-        return last is not None and last.kind == "heading" and (not previous or loose)
+    if line.endswith(":"):  # "Managing your personal use of Social Media:", not a lead-in sentence
+        return "," not in line and last is not None and last.kind == "heading" and (not previous or loose)
     if line.endswith(_SENTENCE_PUNCTUATION):
         return False
     if not loose:

@@ -1,0 +1,133 @@
+"""Retrieval and answers on the shipped policy: vocabulary, typos, rejection, next steps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from knowledge import KnowledgeBase
+from knowledge.vocabulary import Vocabulary
+from knowledge_fixtures import POLICIES, VOCABULARY
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return KnowledgeBase.from_folder(POLICIES, vocabulary_path=VOCABULARY)
+
+
+def _top(kb: KnowledgeBase, question: str) -> str:
+    return kb.answer(question).matches[0].chunk.text
+
+
+def test_vocabulary_maps_staff_words_onto_policy_words(kb: KnowledgeBase) -> None:
+    # "ex-student" and "befriend"-style wording never appear in the policy text.
+    assert "prior learners" in _top(kb, "Can I add a former student as a friend on my personal Facebook?")
+    assert "journalist" in _top(kb, "A newspaper reporter messaged me about a post. What do I do?")
+
+
+def test_vocabulary_expansion_beats_plain_bm25(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.toml"
+    empty.write_text("", encoding="utf-8")
+    plain = KnowledgeBase.from_folder(POLICIES, vocabulary_path=empty)
+    question = "Can I add a former student as a friend on my personal Facebook?"
+    assert "prior learners" not in _top(plain, question)
+    assert "prior learners" in _top(KnowledgeBase.from_folder(POLICIES, vocabulary_path=VOCABULARY), question)
+
+
+def test_typos_are_repaired(kb: KnowledgeBase) -> None:
+    units = {u.label for u in kb.index.analyse("Does the polcy say anything about a collegue?")}
+    assert {"policy", "colleague"} <= units
+    assert "subject to abuse by colleagues" in _top(kb, "a collegue is being harrassed in a group chat")
+
+
+def test_real_words_are_not_corrected_into_policy_words(kb: KnowledgeBase) -> None:
+    labels = {u.label for u in kb.index.analyse("careers advice for pupils who wear glasses")}
+    assert "careers" in labels and "carers" not in labels
+    assert "wear" in labels and "swear" not in labels
+
+
+@pytest.mark.parametrize("question", [
+    "How do I claim mileage for the museum trip?",
+    "Where is the fire evacuation procedure kept?",
+    "When are the Year 9 mock exams?",
+    "How do I order more printer toner?",
+    "Is there a discount for the staff gym?",
+])
+def test_clearly_unrelated_questions_are_not_answered(kb: KnowledgeBase, question: str) -> None:
+    answer = kb.answer(question)
+    assert not answer.answered
+    assert answer.confidence < 0.5
+    assert len(answer.closest_sections) <= 3
+    assert len(set(answer.closest_sections)) == len(answer.closest_sections)
+
+
+def test_unanswered_questions_suggest_the_closest_sections(kb: KnowledgeBase) -> None:
+    answer = kb.answer("Where is the fire evacuation procedure kept?")
+    assert not answer.answered
+    assert 1 <= len(answer.closest_sections) <= 3
+    assert answer.closest_sections[0] == answer.matches[0].chunk.section_path  # "procedures"
+
+
+def test_policy_questions_are_answered_with_their_section(kb: KnowledgeBase) -> None:
+    answer = kb.answer("Who approves creating a new school account?")
+    assert answer.answered and answer.confidence >= 0.5
+    assert answer.matches[0].chunk.text in {"approve account creation", "create the account following SLT approval"}
+    assert answer.matches[0].chunk.section_path.endswith("Roles & Responsibilities")
+    assert 1 <= len(answer.matches) <= 3
+    assert all(0.0 <= m.score <= 1.0 for m in answer.matches)
+    assert answer.closest_sections == []
+
+
+@pytest.mark.parametrize(("question", "step"), [
+    ("Someone is posting racist comments under our page, what do I do?", "report"),
+    ("A journalist rang me about a tweet", "report"),
+    ("I think our school account has been hacked", "report"),
+    ("Can I post this photo of the football team?", "second_opinion"),
+    ("Here is my draft for the newsletter post, is this ok?", "second_opinion"),
+    ("How often should school accounts be monitored?", None),
+])
+def test_next_step(kb: KnowledgeBase, question: str, step: str | None) -> None:
+    assert kb.answer(question).next_step == step
+
+
+def test_ambiguous_only_when_runner_up_is_close_and_elsewhere(kb: KnowledgeBase) -> None:
+    for question in ("Who approves creating a new school account?", "Can I block someone on the school page?"):
+        answer = kb.answer(question)
+        if answer.ambiguous:
+            first, second = answer.matches[0], answer.matches[1]
+            assert first.chunk.section != second.chunk.section
+
+
+def test_find_passage_ignores_case_space_and_curly_quotes(kb: KnowledgeBase) -> None:
+    chunk = kb.find_passage("don't  USE social media to air internal grievances")
+    assert chunk is not None and chunk.text == "Don’t use social media to air internal grievances"
+    assert kb.find_passage("this sentence is not in the policy") is None
+    assert kb.find_passage("   ") is None
+
+
+def test_sections_and_describe(kb: KnowledgeBase) -> None:
+    sections = kb.sections()
+    assert ("social-media-policy.txt", "Personal use › Pupil/Students", 3) in sections
+    assert sum(n for _, _, n in sections) == len(kb.chunks)
+    lines = kb.describe()
+    assert lines[0].startswith("social-media-policy.txt (")
+
+
+def test_search_returns_k_best_first(kb: KnowledgeBase) -> None:
+    matches = kb.search("store account passwords securely", k=2)
+    assert len(matches) == 2
+    assert "passwords securely" in matches[0].chunk.text
+    assert matches[0].score == 1.0 >= matches[1].score
+
+
+def test_from_folder_without_documents_fails_clearly(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no policy could be loaded"):
+        KnowledgeBase.from_folder(tmp_path)
+
+
+def test_malformed_vocabulary_names_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "vocab.toml"
+    bad.write_text("[concepts\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="vocab.toml"):
+        Vocabulary.load(bad)
