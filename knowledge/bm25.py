@@ -31,6 +31,3 @@ class BM25:
             for term, tf in doc.items():
                 self.postings[term].append((i, self.idf[term] * tf * (k1 + 1) / (tf + norm)))
 
-    def max_idf(self) -> float:
-        """The idf of a term found in exactly one document (what an unseen word is worth)."""
-        return math.log(1 + (self.size - 0.5) / 1.5)

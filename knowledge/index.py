@@ -80,7 +80,6 @@ class Index:
         self.vocabulary = vocabulary
         bags = [_bag(c, vocabulary) for c in chunks]
         self.bm25 = BM25(bags)
-        self.terms = [frozenset(b) for b in bags]
         surface = {w for c in chunks for w in words(c.text)} | vocabulary.surface_words
         self._known_words = frozenset(surface)
         self._typo_choices: dict[str, list[str]] = defaultdict(list)
@@ -125,17 +124,17 @@ class Index:
     def unit_scores(self, unit: Unit) -> dict[int, float]:
         """Chunk index -> this unit's score there: the word itself or the sum of its concepts
         ("sarcastic" is about both tone and respect), whichever is higher."""
-        word: dict[int, float] = {}
+        best: dict[int, float] = {}
         concepts: dict[int, float] = defaultdict(float)
         for term, weight in unit.alternatives.items():
-            target = concepts if term.startswith("@") else word
             for doc, score in self.bm25.postings.get(term, ()):
-                target[doc] = max(target.get(doc, 0.0), weight * score) if target is word else (
-                    target[doc] + weight * score)
+                if term.startswith("@"):
+                    concepts[doc] += weight * score
+                else:
+                    best[doc] = max(best.get(doc, 0.0), weight * score)
         for doc, score in concepts.items():
-            if score > word.get(doc, 0.0):
-                word[doc] = score
-        return word
+            best[doc] = max(best.get(doc, 0.0), score)
+        return best
 
     def rank(self, units: list[Unit], k: int) -> list[tuple[int, float]]:
         """The k best (chunk index, score) pairs, best first."""
