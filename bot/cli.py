@@ -15,6 +15,8 @@ import click
 from pydantic import ValidationError
 
 from bot.cli_incidents import incidents
+from bot.cli_review import eval_drafts, review
+from bot.cli_serve import serve
 from bot.config import ConfigError, Settings, load_settings
 from bot.services import Services
 from bot.store import StoreError
@@ -179,6 +181,9 @@ def eval_qa(file: Path, policies: Path | None) -> None:
 
 
 cli.add_command(incidents)
+cli.add_command(review)
+cli.add_command(eval_drafts)
+cli.add_command(serve)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -126,3 +126,140 @@ REPORT_PROMPTS = {
     "people": "Who was involved? (optional; Enter to skip)",
     "urgent": "Is it urgent, or might it be illegal? yes / no (Enter for no)",
 }
+
+# -- Slack --------------------------------------------------------------------------------
+
+SLACK_USAGE = (
+    "How to use me:\n"
+    "• Send me a direct message, or mention me in a channel, with your question.\n"
+    "• /policy QUESTION answers privately; you can then share the answer in the channel.\n"
+    "• /report opens the incident report form; /report status lists your reports.\n"
+    "• /secondopinion checks a draft post before you publish it."
+)
+SHARE_IN_CHANNEL = "Share in channel"
+ASK_A_QUESTION = "Ask a question"
+ASK_QUESTION_LABEL = "Your question about the social media policy"
+ANSWER_SENT_TO_DM = "I've answered your question in our direct messages."
+SECOND_OPINION_COMING = (
+    "Second opinions are on their way: soon you'll be able to paste a draft post here and the "
+    "senior leadership team will check it against the policy before you publish."
+)
+REPORTS_NOT_SET_UP = (
+    "Incident reports are not set up on this workspace yet. Please tell a member of the senior "
+    "leadership team (SLT) in person."
+)
+NOT_A_BUTTON_VALUE = "That button is out of date; please ask your question again."
+SLACK_LABELS = {
+    "category": "What kind of incident is it?",
+    "what_happened": "What happened?",
+    "platform": "Where did it happen (platform or account)?",
+    "link": "A link to it, if there is one",
+    "when": "When did it happen?",
+    "people": "Who was involved?",
+    "urgent": "Urgent, or might be illegal",
+}
+URGENT_OPTION = "This is urgent or might be illegal"
+YOUR_QUESTION = "Your question"
+
+
+def shared_by(mention: str) -> str:
+    """`mention` is a platform-rendered mention of the person (e.g. Slack's <@U123>)."""
+    return f"Shared by {mention} from the social media policy."
+
+# -- second opinions on draft posts -------------------------------------------------------
+
+CHECK_TITLE = "Checking your draft against the policy"
+CHECK_FINE = (
+    "I didn't spot anything the policy warns about. I can miss things, so if you're unsure "
+    "you can still ask SLT for a second opinion."
+)
+CHECK_FOUND = "Before you publish, look at these points. You can change the draft, or ask SLT for a second opinion."
+SEND_TO_SLT = "Send to SLT for a second opinion"
+DRAFT_EMPTY = "Please paste the draft post you'd like checked."
+DRAFT_UNREADABLE = "This draft contains characters I can't store; please paste it as plain text."
+REQUEST_NOT_SENT = (
+    "Your draft was NOT sent: I couldn't save it just now. Please try again in a minute, "
+    "or ask a member of the senior leadership team (SLT) in person."
+)
+REVIEW_TITLE = "Second opinion requested"
+REVIEW_FULL_TITLE = "Full draft"
+REVIEW_UNKNOWN = "I can't find a second-opinion request with that reference. Check it and try again."
+REVIEW_UNKNOWN_ACTION = "I don't know that decision on a draft."
+REVIEW_SLT_ONLY = "Only the senior leadership team can decide on second-opinion requests."
+REVIEW_OWN_REQUEST = "You asked for this second opinion yourself, so another member of SLT needs to decide on it."
+REVIEW_NO_FINDINGS = "The automatic check found nothing; the requester would still like a second opinion."
+REVIEW_COMMENT_PROMPTS = {
+    "second_opinion_request_changes": "What should be changed? (the requester sees this)",
+    "second_opinion_reject": "Why shouldn't this be published? (the requester sees this)",
+}
+REVIEW_COMMENT_MISSING = "Please add a comment: {prompt}"
+REVIEW_COMMENT_TOO_LONG = "Please keep the comment to {limit:,} characters."
+SUGGEST_SECOND_OPINION = (
+    "This draft may touch on something in the social media policy. If you'd like, ask SLT for a "
+    "second opinion before it goes out."
+)
+SECOND_OPINION_INTRO = "Checking a draft post. Type /cancel at any question to stop."
+SECOND_OPINION_PROMPTS = {
+    "text": "Paste the draft; finish with a line containing only a full stop (.)",
+    "account": "Which account will it go on? (Enter to skip)",
+    "learner_images": "Does it include images of learners? yes / no (Enter for no)",
+    "permission_checked": "Have you checked permission for them? yes / no (Enter for no)",
+}
+SECOND_OPINION_CANCELLED = "Cancelled: nothing was sent."
+YES_OR_NO = "Please answer yes or no."
+DECISION_LABELS = {"approved": "approved", "changes_requested": "changes requested", "rejected": "rejected"}
+REVIEW_STATUS_LABELS = {
+    "pending": "Waiting for a decision",
+    "approved": "Approved",
+    "changes_requested": "Changes requested",
+    "rejected": "Rejected",
+}
+
+
+def full_text_in(reference: str) -> str:
+    return f"(full text in {reference})"
+
+
+def request_sent(reference: str) -> str:
+    return (
+        f"Thank you. Your draft {reference} has been sent to the senior leadership team for a second "
+        "opinion. You'll hear here when someone decides. Please don't publish it until then."
+    )
+
+
+def review_already_decided(what: str, by: str, at: str) -> str:
+    return f"This draft was already {what} by {by} at {at}."
+
+
+def review_decided(reference: str, what: str, by: str) -> str:
+    return f"{reference}: {what} by {by}."
+
+
+def requester_decision(reference: str, status: str, by: str) -> str:
+    return {
+        "approved": f"Good news: your draft {reference} was approved by {by}. You can publish it.",
+        "changes_requested": f"{by} asked for changes to your draft {reference} before it is published.",
+        "rejected": f"{by} decided your draft {reference} should not be published.",
+    }[status]
+
+
+def review_reminder(reference: str, hours: float) -> str:
+    return f"Reminder: {reference} has been waiting for a decision for {hours:g} working hours."
+
+# Draft review reasons (knowledge.review.models.Reason) in plain words.
+REASONS = {
+    "learner_identification": "It could identify a learner (a full name, or a name with a photo or class)",
+    "contact_details": "It shares personal contact details",
+    "confidential": "It mentions something confidential",
+    "grievance": "It airs a workplace grievance",
+    "offensive": "It contains offensive language",
+    "criticism": "It criticises or judges a colleague, parent or the school",
+    "controversial": "It takes a side on a controversial topic",
+    "copyright": "It may share content the school doesn't have the rights to",
+    "hostile_reply": "It replies to a complaint in public in a way that could escalate it",
+    "inappropriate_link": "It links to content that may not suit every audience of a school account",
+    "personal_opinion": "It gives a personal view without saying it is your own",
+    "personal_gain": "It promotes something for personal gain",
+    "image_permission": "It includes images of learners without permission being checked",
+}
+NO_DRAFT_TO_SEND = "There's no checked draft to send: type /secondopinion first."

@@ -1,0 +1,81 @@
+"""`staffbot serve PLATFORM`: run the bot on a chat platform until stopped."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from bot.config import ConfigError, load_settings
+from bot.services import Services
+
+if TYPE_CHECKING:
+    from slack_bolt import App
+
+log = logging.getLogger(__name__)
+
+
+@click.group()
+def serve() -> None:
+    """Run the bot on a chat platform (Slack or Teams) until Ctrl-C."""
+
+
+def prepare(services: Services) -> None:
+    """Load the policies and open the tables before the first question; say up front if reports are not set up."""
+    services.kb
+    services.questions
+    try:
+        services.incidents
+    except ConfigError as exc:
+        log.warning("incident reports are disabled until this is fixed: %s", exc)
+
+
+def start_slack(services: Services) -> App:
+    """Build the Slack app, load what it needs and start the delivery worker."""
+    from bot.slack import build_slack_app
+
+    app = build_slack_app(services)
+    prepare(services)
+    services.outbox.start()
+    return app
+
+
+def start_slack_http(services: Services, *, host: str = "0.0.0.0", port: int = 3000) -> Any:
+    """Everything `serve slack` does in HTTP mode except blocking: returns the server to `.run()`.
+
+    Tests start the bot through this too, on port 0.
+    """
+    from bot.slack import http_server
+
+    return http_server(start_slack(services), host=host, port=port)
+
+
+@serve.command("slack")
+@click.option("--port", default=3000, show_default=True, type=click.IntRange(0, 65535), help="HTTP port.")
+@click.option("--host", default="0.0.0.0", show_default=True, help="HTTP address to listen on.")
+def serve_slack(port: int, host: str) -> None:
+    """Run the Slack app: Socket Mode when SLACK_APP_TOKEN is set, else HTTP at /slack/events.
+
+    Example:
+
+        SLACK_BOT_TOKEN=xoxb-… SLACK_SIGNING_SECRET=… staffbot serve slack --port 3000
+    """
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    services = Services(load_settings())
+    try:
+        if services.settings.slack_app_token:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            app = start_slack(services)
+            click.echo("staffbot: Slack app running in Socket Mode (Ctrl-C to stop)", err=True)
+            SocketModeHandler(app, services.settings.slack_app_token).start()
+        else:
+            server = start_slack_http(services, host=host, port=port)
+            click.echo(
+                f"staffbot: Slack app listening on http://{host}:{server.effective_port}/slack/events (Ctrl-C to stop)",
+                err=True,
+            )
+            server.run()
+    finally:
+        services.close()
