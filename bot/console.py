@@ -16,10 +16,11 @@ from typing import TextIO
 
 from pydantic import ValidationError
 
-from handlers import actions, messages, report
+from handlers import actions, messages, report, second_opinion
 from handlers.ask import ask, feedback, pass_to_owner
 from handlers.incident_models import Category, ReportForm, form_errors
 from handlers.models import Actor, Button, Place, Question, Reply
+from knowledge.review.models import DraftInput
 
 from bot.config import ConfigError
 from bot.delivery import OutboundMessage
@@ -34,6 +35,7 @@ Commands:
   /report          report an incident to the senior leadership team
   /report status   your reports and where they are
   /incidents       open incidents (SLT only)
+  /secondopinion   check a draft post, and ask SLT for a second opinion
   /1, /2, ...      press a numbered button from my last reply
   /quit            leave (Ctrl-D works too)"""
 
@@ -77,11 +79,13 @@ class Console:
         self.stdin = stdin
         self.stdout = stdout
         self.buttons: list[Button] = []
+        self.draft: tuple[DraftInput, str] | None = None
         self.commands: dict[str, Callable[[], None]] = {
             "/help": self.help,
             "/report": self.report,
             "/report status": self.report_status,
             "/incidents": self.incidents,
+            "/secondopinion": self.second_opinion,
         }
 
     def say(self, reply: Reply) -> None:
@@ -140,6 +144,12 @@ class Console:
             actions.FEEDBACK_NOT_HELPFUL: lambda v: self.say(feedback(self.actor, int(v), False, log)),
             actions.SEND_TO_OWNER: self._send_to_owner,
             **{action: self._incident_action(action) for action in INCIDENT_ACTIONS},
+            actions.OPEN_SECOND_OPINION: lambda v: self.second_opinion(),
+            actions.SO_SEND: lambda v: self._send_draft(),
+            actions.SO_VIEW: lambda v: self.say(
+                second_opinion.view_draft(self._decider(), v, self.services.reviews, self.services.roster)
+            ),
+            **{action: self._decision(action) for action in second_opinion.DECISIONS},
         }
 
     def _send_to_owner(self, value: str) -> None:
@@ -203,6 +213,97 @@ class Console:
                     return
             outcome = report.act(self.actor, reference, action, self.services.incidents, self.services.roster, text)
             self.say(outcome.reply)
+            self.deliver()
+
+        return press
+
+    # -- second opinions -------------------------------------------------------------------
+
+    def read_draft(self) -> str | None:
+        """Lines up to one holding only "."; None when the person cancels or the input ends."""
+        print(messages.SECOND_OPINION_PROMPTS["text"], file=self.stdout, flush=True)
+        lines: list[str] = []
+        while True:
+            line = self.stdin.readline()
+            if not line or line.strip() == "/cancel":
+                return None
+            if line.strip() == ".":
+                return "\n".join(lines)
+            lines.append(line.rstrip("\r\n"))
+
+    def read_yes_no(self, prompt: str) -> bool | None:
+        """yes / no (Enter for no); None when the person cancels."""
+        while True:
+            answer = self.read(prompt)
+            if answer is None:
+                return None
+            if answer.lower() in ("", "n", "no"):
+                return False
+            if answer.lower() in ("y", "yes"):
+                return True
+            print(messages.YES_OR_NO, file=self.stdout)
+
+    def second_opinion(self) -> None:
+        """Ask for the draft and its details, then show the findings with the button to send it to SLT."""
+        print(messages.SECOND_OPINION_INTRO, file=self.stdout)
+        draft = self._read_draft_input()
+        if draft is None:
+            print(messages.SECOND_OPINION_CANCELLED, file=self.stdout)
+            return
+        self.draft = (draft, f"console:{uuid.uuid4()}")
+        self.say(second_opinion.check_draft(self.actor, draft, self.services.reviewer))
+
+    def _read_draft_input(self) -> DraftInput | None:
+        prompts = messages.SECOND_OPINION_PROMPTS
+        while (text := self.read_draft()) is not None:
+            error = second_opinion.draft_error(DraftInput(text=text))
+            if error is None:
+                break
+            print(error, file=self.stdout)
+        if text is None or (account := self.read(prompts["account"])) is None:
+            return None
+        images = self.read_yes_no(prompts["learner_images"])
+        if images is None:
+            return None
+        permission = self.read_yes_no(prompts["permission_checked"]) if images else None
+        if images and permission is None:
+            return None
+        return DraftInput(
+            text=text, target=account or None, contains_learner_images=images, permission_checked=permission
+        )
+
+    def _send_draft(self) -> None:
+        if self.draft is None:
+            print(messages.NO_DRAFT_TO_SEND, file=self.stdout)
+            return
+        try:
+            book = self.services.reviews
+        except ConfigError as exc:
+            print(f"Second opinions are not set up: {exc}", file=self.stdout)
+            return
+        draft, key = self.draft
+        self.say(second_opinion.request_second_opinion(self.actor, draft, key, self.services.reviewer, book).reply)
+        self.deliver()
+
+    def _decider(self) -> Actor:
+        """Who presses SLT buttons here: one person plays both parts in a terminal, so with `chat --slt`
+        SLT decisions are made by an SLT persona distinct from the requester (no self-approval still holds)."""
+        roster = self.services.roster
+        if not roster.is_slt(self.actor):
+            return self.actor
+        persona = Actor(platform="console", user_id=f"{self.actor.user_id}:slt", name=f"{self.actor.name} (SLT)")
+        roster.grant(persona)
+        return persona
+
+    def _decision(self, action: str) -> Callable[[str], None]:
+        def press(reference: str) -> None:
+            comment = None
+            if action in second_opinion.COMMENT_REQUIRED:
+                comment = self.read(messages.REVIEW_COMMENT_PROMPTS[action])
+                if comment is None:
+                    return
+            book, roster = self.services.reviews, self.services.roster
+            self.say(second_opinion.decide(self._decider(), reference, action, comment, book, roster).reply)
             self.deliver()
 
         return press
