@@ -1,0 +1,249 @@
+"""Incident reports over Slack, end to end: the modal, storage, the SLT post and SLT actions."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+
+from slack_fake import SLT_CHANNEL, SLT_USER, SLT_USER_2, STAFF_USER, fake, slack, slack_settings, text_of  # noqa: F401
+
+from handlers import actions, messages
+
+NARRATIVE = "A parent posted a photo of Year 7 pupils with their names on the class page."
+
+
+def report_state(category: str | None = "bullying", what: str = NARRATIVE, link: str = "", urgent: bool = False,
+                 when: str | None = None) -> dict:
+    return {
+        "category": {"value": {"type": "static_select",
+                               "selected_option": {"value": category} if category else None}},
+        "what_happened": {"value": {"type": "plain_text_input", "value": what}},
+        "platform": {"value": {"type": "plain_text_input", "value": "Facebook"}},
+        "link": {"value": {"type": "plain_text_input", "value": link or None}},
+        "when": {"value": {"type": "datepicker", "selected_date": when or date.today().isoformat()}},
+        "people": {"value": {"type": "plain_text_input", "value": None}},
+        "urgent": {"value": {"type": "checkboxes", "selected_options": [{"value": "urgent"}] if urgent else []}},
+    }
+
+
+def open_report(slack, fake, text: str = "") -> dict:
+    assert slack.command("/report", text).status == 200
+    return fake.wait_for("views.open")[-1].body["view"]
+
+
+def file_report(slack, fake, view_id: str = "VREPORT", **fields) -> str:
+    view = open_report(slack, fake)
+    response = slack.submit(view, report_state(**fields), view_id=view_id)
+    assert response.status == 200 and response.json()["response_action"] == "update", response.body
+    return json.dumps(response.json()["view"]).split("Your report ")[1].split(" ")[0]
+
+
+def slt_posts(fake) -> list:
+    return fake.recorded("chat.postMessage", where=lambda c: c.body["channel"] == SLT_CHANNEL and "thread_ts" not in c.body)
+
+
+def test_report_opens_the_modal_at_once_with_every_field(slack, fake):
+    view = open_report(slack, fake, "someone posted our pupils' photos")
+    assert view["callback_id"] and len(view["title"]["text"]) <= 24
+    ids = [b["block_id"] for b in view["blocks"]]
+    assert ids == ["category", "what_happened", "platform", "link", "when", "people", "urgent"]
+    narrative = view["blocks"][1]["element"]
+    assert narrative["multiline"] and narrative["max_length"] == 3000
+    assert narrative["initial_value"] == "someone posted our pupils' photos"
+    assert view["blocks"][4]["element"]["initial_date"] == date.today().isoformat()
+    assert not slack.services.store.db["incidents"].exists() or slack.services.incidents.all() == []
+
+
+def test_a_submission_is_stored_then_routed_to_slt_without_the_narrative(slack, fake):
+    reference = file_report(slack, fake, category="bullying", what=NARRATIVE + " <!channel>")
+    incident = slack.services.incidents.get(reference)
+    assert incident is not None and incident.what_happened.startswith(NARRATIVE)
+    assert incident.reporter.user_id == STAFF_USER
+    [post] = fake.wait_for("chat.postMessage", where=lambda c: c.body["channel"] == SLT_CHANNEL)
+    sent = text_of(post)
+    assert reference in sent and "Bullying or harassment" in sent and "Not marked urgent" in sent
+    assert "Year 7" not in sent and "photo" not in sent
+    ids = {e["action_id"] for b in post.body["blocks"] if b["type"] == "actions" for e in b["elements"]}
+    assert {actions.INCIDENT_VIEW, actions.INCIDENT_ACKNOWLEDGE, actions.INCIDENT_RESOLVE} <= ids
+    assert post.body["unfurl_links"] is False
+
+
+def test_modal_errors_come_back_per_field_and_nothing_is_stored(slack, fake):
+    view = open_report(slack, fake)
+    response = slack.submit(view, report_state(category=None, what="   ", link="not a link", when="2999-01-01"))
+    assert response.status == 200
+    errors = response.json()["errors"]
+    assert set(errors) == {"category", "what_happened", "link", "when"}
+    assert "web link" in errors["link"] and "future" in errors["when"]
+    assert slack.services.incidents.all() == []
+    fake.settle()
+    assert not slt_posts(fake)
+
+
+def test_the_same_submission_three_times_is_one_incident(slack, fake):
+    view = open_report(slack, fake)
+    answers = [slack.submit(view, report_state(), view_id="VSAME").json() for _ in range(3)]
+    references = {json.dumps(a["view"]).split("Your report ")[1].split(" ")[0] for a in answers}
+    assert len(references) == 1
+    assert len(slack.services.incidents.all()) == 1
+    fake.wait_for("chat.postMessage", where=lambda c: c.body["channel"] == SLT_CHANNEL)
+    fake.settle()
+    assert len(slt_posts(fake)) == 1
+
+
+def test_slack_failing_then_rate_limiting_then_recovering_gives_exactly_one_slt_post(slack, fake):
+    fake.fail("chat.postMessage", times=2, status=500)
+    reference = file_report(slack, fake)
+    fake.wait_for("chat.postMessage", where=lambda c: c.body["channel"] == SLT_CHANNEL)
+    fake.fail("chat.postMessage", times=2, status=429, retry_after=1)
+    slack.click(actions.INCIDENT_ACKNOWLEDGE, reference, user=SLT_USER, channel=SLT_CHANNEL)
+    fake.wait_for("chat.postMessage", where=lambda c: c.body.get("thread_ts") is not None, timeout=10)
+    fake.settle()
+    assert len(slt_posts(fake)) == 1
+    failed = [c for c in fake.calls if c.method == "chat.postMessage" and "_failed" in c.body]
+    assert [c.body["_failed"] for c in failed] == [500, 500, 429, 429]
+    assert slack.services.outbox.failed() == []
+
+
+def test_two_hundred_concurrent_reports_get_two_hundred_unique_references(slack, fake):
+    view = open_report(slack, fake)
+
+    def submit(n: int) -> str:
+        answer = slack.submit(view, report_state(what=f"Report number {n}"), view_id=f"VC{n}").json()
+        return json.dumps(answer["view"]).split("Your report ")[1].split(" ")[0]
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        references = list(pool.map(submit, range(200)))
+    assert len(set(references)) == 200
+    stored = slack.services.incidents.all()
+    assert len(stored) == 200 and {i.reference for i in stored} == set(references)
+
+
+def test_a_broken_database_is_an_explicit_failure_not_a_receipt(slack, fake):
+    slack.services.incidents.db.execute(
+        "create trigger broken before insert on incidents begin select raise(abort, 'disk I/O error'); end"
+    )
+    view = open_report(slack, fake)
+    response = slack.submit(view, report_state())
+    assert response.json()["response_action"] == "errors"
+    assert response.json()["errors"]["what_happened"] == messages.REPORT_NOT_RECEIVED
+
+
+def test_mentions_and_links_in_a_report_arrive_inert_in_the_details(slack, fake):
+    evil = f"<!channel> <@{SLT_USER_2}> <https://x.example|click> & more"
+    reference = file_report(slack, fake, what=evil)
+    slack.click(actions.INCIDENT_VIEW, reference, user=SLT_USER, channel=SLT_CHANNEL)
+    opened = fake.wait_for("views.open", count=2)[-1]
+    details = text_of(opened)
+    assert "&lt;!channel&gt; &lt;@USLT2&gt; &lt;https://x.example|click&gt; &amp; more" in details
+    for live in ("<!channel>", "<@USLT2>", "<https://x.example|click>"):
+        assert live not in details
+    history = slack.services.incidents.history(reference)
+    assert [h["action"] for h in history][-1] == "viewed"
+
+
+def test_staff_who_are_not_slt_are_refused_every_action_and_it_is_audited(slack, fake):
+    reference = file_report(slack, fake)
+    for action in (actions.INCIDENT_VIEW, actions.INCIDENT_ACKNOWLEDGE, actions.INCIDENT_ASSIGN,
+                   actions.INCIDENT_NOTE, actions.INCIDENT_ESCALATE, actions.INCIDENT_RESOLVE):
+        slack.click(action, reference, user=STAFF_USER, channel=SLT_CHANNEL)
+    refusals = fake.wait_for("chat.postEphemeral", count=6)
+    assert all(messages.INCIDENT_SLT_ONLY in text_of(r) and r.body["user"] == STAFF_USER for r in refusals)
+    assert len(fake.recorded("views.open")) == 1  # only the report form itself
+    assert slack.services.incidents.get(reference).status == "new"
+    refused = [h for h in slack.services.incidents.history(reference) if h["action"] == "refused"]
+    assert len(refused) == 6
+
+
+def test_slt_acknowledge_updates_the_post_replies_in_thread_and_tells_the_reporter(slack, fake):
+    reference = file_report(slack, fake)
+    [post] = fake.wait_for("chat.postMessage", where=lambda c: c.body["channel"] == SLT_CHANNEL)
+    slack.click(actions.INCIDENT_ACKNOWLEDGE, reference, user=SLT_USER, channel=SLT_CHANNEL)
+    [update] = fake.wait_for("chat.update")
+    assert update.body["channel"] == SLT_CHANNEL and "Acknowledged" in text_of(update)
+    [thread] = fake.wait_for("chat.postMessage", where=lambda c: c.body.get("thread_ts") is not None)
+    assert thread.body["channel"] == SLT_CHANNEL and "acknowledged by uslt1" in text_of(thread)
+    [dm] = fake.wait_for("chat.postMessage", where=lambda c: c.body["channel"] == STAFF_USER)
+    assert messages.reporter_update(reference, "acknowledged") in text_of(dm)
+    [confirmation] = fake.wait_for("chat.postEphemeral")
+    assert confirmation.body["user"] == SLT_USER
+    assert slack.services.incidents.get(reference).acknowledged_by == "uslt1"
+
+
+def test_assign_to_me_records_the_assignee(slack, fake):
+    reference = file_report(slack, fake)
+    slack.click(actions.INCIDENT_ASSIGN, reference, user=SLT_USER_2, channel=SLT_CHANNEL)
+    fake.wait_for("chat.postEphemeral")
+    assert slack.services.incidents.get(reference).assignee == "uslt2"
+
+
+def test_note_escalate_and_resolve_ask_for_text_in_a_modal(slack, fake):
+    reference = file_report(slack, fake)
+    for action, text in ((actions.INCIDENT_NOTE, "Called the parent."),
+                         (actions.INCIDENT_ESCALATE, "LADO, because a colleague is involved"),
+                         (actions.INCIDENT_RESOLVE, "Post removed; parent spoken to.")):
+        before = len(fake.recorded("views.open"))
+        slack.click(action, reference, user=SLT_USER, channel=SLT_CHANNEL)
+        modal = fake.wait_for("views.open", count=before + 1)[-1].body["view"]
+        assert messages.INCIDENT_PROMPTS[action] in text_of(fake.recorded("views.open")[-1])
+        empty = slack.submit(modal, {"text": {"value": {"type": "plain_text_input", "value": " "}}}, user=SLT_USER)
+        assert empty.json()["response_action"] == "errors" and "text" in empty.json()["errors"]
+        done = slack.submit(modal, {"text": {"value": {"type": "plain_text_input", "value": text}}}, user=SLT_USER)
+        assert done.json()["response_action"] == "update"
+    incident = slack.services.incidents.get(reference)
+    assert (incident.status, incident.escalated_to, incident.outcome) == (
+        "resolved", "LADO, because a colleague is involved", "Post removed; parent spoken to.")
+    assert [h["action"] for h in slack.services.incidents.history(reference)][-3:] == ["noted", "escalated", "resolved"]
+    threads = fake.wait_for("chat.postMessage", count=3, where=lambda c: c.body.get("thread_ts") is not None)
+    assert not any("Called the parent" in text_of(t) or "LADO" in text_of(t) for t in threads)
+    again = slack.click(actions.INCIDENT_RESOLVE, reference, user=SLT_USER_2, channel=SLT_CHANNEL)
+    assert again.status == 200
+
+
+def test_report_status_lists_only_my_reports(slack, fake):
+    mine = file_report(slack, fake, view_id="VMINE")
+    slack.submit(open_report(slack, fake), report_state(), user=SLT_USER, view_id="VOTHER")
+    slack.command("/report", "status")
+    [status] = fake.wait_for("response")
+    assert status.body["response_type"] == "ephemeral"
+    assert mine in text_of(status) and text_of(status).count("INC-") == 1
+
+
+def test_slt_see_open_incidents_on_app_home(slack, fake):
+    reference = file_report(slack, fake)
+    slack.send_event({"type": "app_home_opened", "user": SLT_USER, "channel": "D1", "tab": "home"})
+    [publish] = fake.wait_for("views.publish")
+    view = json.dumps(publish.body["view"])
+    assert messages.OPEN_INCIDENTS_TITLE in view and reference in view and "just now" in view
+    assert "Year 7" not in view
+
+
+def test_the_report_button_on_an_answer_opens_the_form_with_the_question(slack, fake):
+    question = "Someone posted an offensive comment on the school Facebook page"
+    slack.direct_message(question)
+    [answer] = fake.wait_for("chat.postMessage")
+    button = next(e for b in answer.body["blocks"] if b["type"] == "actions" for e in b["elements"]
+                  if e["action_id"] == actions.OPEN_REPORT)
+    slack.click(actions.OPEN_REPORT, button["value"], channel="DSTAFF")
+    fake.wait_for("views.open")
+    [update] = fake.wait_for("views.update")
+    assert update.body["view"]["blocks"][1]["element"]["initial_value"] == question
+
+
+def test_slt_membership_can_come_from_the_user_group(tmp_path, fake):
+    from bot.services import Services
+    from bot.slack import build_slack_app
+
+    fake.usergroup = ["UGROUP"]
+    services = Services(slack_settings(tmp_path, fake, STAFFBOT_SLT_USERGROUP="S0SLT", STAFFBOT_SLT_USERS=""))
+    try:
+        build_slack_app(services)
+        from handlers.models import Actor
+
+        assert services.roster.is_slt(Actor(platform="slack", user_id="UGROUP"))
+        assert not services.roster.is_slt(Actor(platform="slack", user_id=STAFF_USER))
+        assert len(fake.recorded("usergroups.users.list")) == 1  # cached
+        assert fake.recorded("usergroups.users.list")[0].body["usergroup"] == "S0SLT"
+    finally:
+        services.close()
