@@ -263,3 +263,39 @@ REASONS = {
     "image_permission": "It includes images of learners without permission being checked",
 }
 NO_DRAFT_TO_SEND = "There's no checked draft to send: type /secondopinion first."
+
+# -- Microsoft Teams ----------------------------------------------------------------------
+
+TEAMS_USAGE = (
+    "How to use me in Teams:\n"
+    "- Chat with me, or @mention me in a channel, with your question.\n"
+    "- Type report to report an incident (the form opens in our private chat).\n"
+    "- Type second opinion to check a draft post before you publish it."
+)
+TEAMS_NO_AUTH_WARNING = (
+    "WARNING: STAFFBOT_TEAMS_NO_AUTH is set and MICROSOFT_APP_ID is empty: Teams requests are NOT "
+    "authenticated and anyone who can reach this port can act as any user. Use this for local testing only."
+)
+TEAMS_SENT_PRIVATELY = "I've sent you the rest in our private chat."
+TEAMS_OPEN_CHAT_FIRST = (
+    "I can't message you privately yet: open a chat with me (search for the app in Teams) and try again."
+)
+TEAMS_UNKNOWN_BUTTON = "That button is out of date or not one of mine; please start again."
+TEAMS_ALREADY_DONE = "Already done: I had received this click."
+TEAMS_DRAFT_GONE = "I can't find the draft you checked any more; please type second opinion and check it again."
+TEAMS_COMMENT_LABEL = "Note, escalation, outcome or reason (needed for some buttons)"
+TEAMS_SEND_REPORT = "Send report"
+TEAMS_CHECK_DRAFT = "Check my draft"
+TEAMS_SECOND_OPINION_LABELS = {
+    "text": "Paste the draft post",
+    "account": "Which account will it go on?",
+    "learner_images": "It includes images of learners",
+    "permission_checked": "I have checked permission for them",
+}
+SLACK_DRAFT_LABELS = {
+    "draft": "Paste the draft post (up to 3,000 characters here)",
+    "target": "Which account will it go on?",
+    "learner_images": "It includes images of learners",
+    "permission_checked": "I have checked permission for them",
+}
+MY_REQUESTS_TITLE = "Your second-opinion requests"

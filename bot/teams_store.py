@@ -1,0 +1,136 @@
+"""What the Teams adapter remembers in SQLite: where it can post, what it has seen, drafts it checked.
+
+- Conversations: the bot can only message a channel or a person proactively with a
+  conversation reference it was given (installation, or being addressed there), so every
+  incoming activity records its conversation's service URL, team and channel names, and
+  for 1:1 chats the person's AAD object id. `staffbot teams channels` lists them.
+- Seen activities: Teams re-sends an activity when the bot is slow (>15 s); the first
+  insert of its id wins, later copies are ignored.
+- Checked drafts: the "Send to SLT" button of a second-opinion check carries a nonce;
+  the draft it refers to stays here rather than in the card (a 40,000-character draft
+  would exceed the card size limit).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from knowledge.review.models import DraftInput
+
+from bot import audit
+from bot.store import Store
+
+migrations = Migrations("staffbot.teams")
+
+
+@migrations()
+def create_teams_tables(db: Database) -> None:
+    db["teams_conversations"].create(
+        {
+            "id": str,
+            "kind": str,
+            "service_url": str,
+            "tenant_id": str,
+            "bot_id": str,
+            "team_id": str,
+            "team_name": str,
+            "channel_name": str,
+            "user_aad": str,
+            "user_id": str,
+            "user_name": str,
+            "updated_at": str,
+        },
+        pk="id",
+        not_null={"kind", "service_url", "updated_at"},
+    )
+    db["teams_conversations"].create_index(["user_aad"])
+    db["teams_seen"].create({"id": str, "received_at": str}, pk="id")
+    db["teams_drafts"].create({"nonce": str, "user_aad": str, "draft": str, "created_at": str}, pk="nonce")
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def base_conversation(conversation_id: str) -> str:
+    """'19:abc@thread.tacv2;messageid=17' -> '19:abc@thread.tacv2' (the channel itself)."""
+    return conversation_id.split(";", 1)[0]
+
+
+class TeamsDirectory:
+    """Conversation references, seen activity ids and checked drafts, in the bot's database."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        store.migrate([audit.migrations, migrations])
+
+    @property
+    def db(self) -> Database:
+        return self.store.db
+
+    def first_time(self, key: str) -> bool:
+        """True the first time an activity key is seen, False for a re-sent copy."""
+        cursor = self.db.execute(
+            "insert into teams_seen (id, received_at) values (?, ?) on conflict(id) do nothing", [key, now_iso()]
+        )
+        return cursor.rowcount == 1
+
+    def remember(self, row: dict) -> None:
+        """Upsert one conversation; empty values never overwrite known names."""
+        known = self.conversation(row["id"]) or {}
+        merged = {**known, **{k: v for k, v in row.items() if v}, "updated_at": now_iso()}
+        self.db["teams_conversations"].upsert(merged, pk="id", alter=False)
+
+    def conversation(self, conversation_id: str) -> dict | None:
+        rows = list(self.db.query("select * from teams_conversations where id = ?", [conversation_id]))
+        return rows[0] if rows else None
+
+    def personal(self, user_aad: str) -> dict | None:
+        """The person's 1:1 chat with the bot, or (kind 'user') what is known about them from channels."""
+        rows = list(
+            self.db.query(
+                "select * from teams_conversations where user_aad = ? order by kind = 'personal' desc, updated_at desc",
+                [user_aad],
+            )
+        )
+        return rows[0] if rows else None
+
+    def any_service_url(self, tenant_id: str = "") -> str | None:
+        """The newest service URL seen (for this tenant when given): where to create a conversation."""
+        rows = list(
+            self.db.query(
+                "select service_url from teams_conversations where (? = '' or tenant_id = ?) "
+                "order by updated_at desc limit 1",
+                [tenant_id, tenant_id],
+            )
+        )
+        return rows[0]["service_url"] if rows else None
+
+    def channels(self) -> list[dict]:
+        """Known channels, for `staffbot teams channels` and routing configuration."""
+        return list(
+            self.db.query(
+                "select id, team_name, channel_name, updated_at from teams_conversations "
+                "where kind = 'channel' order by team_name, channel_name, id"
+            )
+        )
+
+    def keep_draft(self, nonce: str, user_aad: str, draft: DraftInput) -> None:
+        self.db["teams_drafts"].upsert(
+            {"nonce": nonce, "user_aad": user_aad, "draft": draft.model_dump_json(), "created_at": now_iso()},
+            pk="nonce",
+        )
+
+    def draft(self, nonce: str, user_aad: str) -> DraftInput | None:
+        """The draft this person checked under `nonce` (never someone else's)."""
+        rows = list(self.db.query("select draft from teams_drafts where nonce = ? and user_aad = ?", [nonce, user_aad]))
+        return DraftInput.model_validate_json(rows[0]["draft"]) if rows else None
+
+    def refused(self, tenant_id: str, user_aad: str, detail: str) -> None:
+        """Audit an activity refused for coming from another tenant."""
+        with self.db.atomic():
+            audit.record(self.db, subject=f"teams:tenant:{tenant_id or '-'}", action="refused",
+                         actor=f"teams:{user_aad or '-'}", at=now_iso(), detail=detail)

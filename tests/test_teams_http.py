@@ -1,0 +1,329 @@
+"""End to end over loopback: `build_teams_app` served like `staffbot serve teams`, a fake Bot Connector.
+
+Activities are POSTed to /api/messages shaped as Teams sends them; what the bot says is
+whatever reached the fake connector (replies, thread posts, card updates, new chats).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot import audit
+from bot.config import load_settings
+from bot.services import Services
+from bot.teams import build_teams_app
+from handlers import actions
+from teams_fake import CHANNEL, STAFF_CHANNEL, TENANT, TeamsHarness
+
+HEAD = "aad-head"
+DEPUTY = "aad-deputy"
+TEACHER = "aad-teacher"
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[Services]:
+    settings = load_settings(
+        STAFFBOT_DB=tmp_path / "staffbot.db",
+        STAFFBOT_TEAMS_NO_AUTH=True,
+        MICROSOFT_APP_TENANT_ID=TENANT,
+        STAFFBOT_SLT_CHANNEL=f"teams:{CHANNEL}",
+        STAFFBOT_TEAMS_SLT_USERS=f"{HEAD},{DEPUTY}",
+    )
+    built = Services(settings)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def teams(services: Services) -> Iterator[TeamsHarness]:
+    harness = TeamsHarness(lambda: build_teams_app(services))
+    yield harness
+    harness.close()
+
+
+def install_in_slt_channel(teams: TeamsHarness) -> None:
+    """The conversationUpdate Teams sends when the app is added to a team: the bot learns the channel."""
+    update = teams.activity(kind="conversationUpdate", channel=CHANNEL, user=HEAD, name="Head")
+    update["membersAdded"] = [{"id": "28:staffbot"}]
+    update["channelData"]["eventType"] = "teamMemberAdded"
+    status, _ = teams.post(update)
+    assert status == 201
+
+
+def say_hello(teams: TeamsHarness, user: str, name: str) -> None:
+    """A 1:1 message, so the bot has the person's personal chat."""
+    status, _ = teams.post(teams.activity(user=user, name=name, text="help"))
+    assert status == 201
+
+
+def report_values(**overrides: object) -> dict:
+    values = {
+        "category": "bullying",
+        "what_happened": "A pupil posted [click here](http://evil.example) about *another* pupil.",
+        "platform": "Instagram",
+        "link": "",
+        "when": "",
+        "people": "Year 9 pupils",
+        "urgent": "false",
+    }
+    return {**values, **overrides}
+
+
+def submit_report(teams: TeamsHarness, nonce: str, form_id: str, user: str = TEACHER, **overrides: object) -> int:
+    value = {"staffbot": "submit_report", "nonce": nonce, **report_values(**overrides)}
+    status, _ = teams.post(teams.activity(user=user, value=value, reply_to=form_id))
+    return status
+
+
+def make_report(teams: TeamsHarness, services: Services) -> str:
+    install_in_slt_channel(teams)
+    say_hello(teams, TEACHER, "Jane Teacher")
+    say_hello(teams, HEAD, "Head")
+    assert submit_report(teams, "0b5f8a4e-3a7c-4a55-9d0e-2f0b1e9c7a11", "form-1") == 201
+    services.outbox.run_pending()
+    return services.incidents.all()[0].reference
+
+
+# -- questions ----------------------------------------------------------------------------
+
+
+def test_question_in_a_personal_chat_gets_the_policy_passage_as_a_card(teams: TeamsHarness) -> None:
+    activity = teams.activity(text="Can I accept a friend request from a former pupil?")
+    status, _ = teams.post(activity)
+    assert status == 201
+    [reply] = teams.connector.posts()
+    assert reply.conversation == f"a:personal-{TEACHER}"
+    assert reply.reply_to == activity["id"]
+    card = reply.card
+    assert card is not None and card["type"] == "AdaptiveCard"
+    assert "Here is what the policy says" in reply.text
+    assert "Personal use" in reply.text  # the section of the passage
+    titles = [a["title"] for a in card["actions"]]
+    assert titles[:2] == ["Helpful", "Not helpful"]
+
+
+def test_mention_in_a_channel_is_answered_in_the_thread_without_the_mention(teams: TeamsHarness) -> None:
+    activity = teams.activity(channel=STAFF_CHANNEL, text="Can I accept a friend request from a former pupil?")
+    status, _ = teams.post(activity)
+    assert status == 201
+    [reply] = teams.connector.posts()
+    assert reply.conversation == f"{STAFF_CHANNEL};messageid={activity['id']}"
+    assert reply.reply_to == activity["id"]
+    assert "Personal use" in reply.text
+
+
+def test_helpful_button_records_the_vote(teams: TeamsHarness, services: Services) -> None:
+    teams.post(teams.activity(text="Can I accept a friend request from a former pupil?"))
+    helpful = teams.connector.posts()[0].card["actions"][0]
+    status, _ = teams.post(teams.activity(value=helpful["data"], reply_to="answer-1"))
+    assert status == 201
+    assert "Thanks, glad it helped." in teams.connector.posts()[-1].text
+    assert services.questions.feedback_summary()[0]["helpful"] == 1
+
+
+def test_resent_activity_is_answered_once(teams: TeamsHarness) -> None:
+    activity = teams.activity(text="Can I accept a friend request from a former pupil?")
+    assert teams.post(activity)[0] == 201
+    assert teams.post(activity)[0] == 201
+    assert len(teams.connector.posts()) == 1
+
+
+def test_unreadable_question_gets_a_specific_error(teams: TeamsHarness) -> None:
+    teams.post(teams.activity(text="??? 123"))
+    assert "doesn't look like a question" in teams.connector.posts()[0].text
+
+
+# -- incident reports ---------------------------------------------------------------------
+
+
+def test_report_form_opens_in_the_personal_chat_when_asked_in_a_channel(teams: TeamsHarness) -> None:
+    say_hello(teams, TEACHER, "Jane Teacher")
+    teams.post(teams.activity(channel=STAFF_CHANNEL, text="report"))
+    private = [c for c in teams.connector.posts() if c.conversation == f"a:personal-{TEACHER}"]
+    form = private[-1].card
+    assert form is not None
+    assert [b["id"] for b in form["body"] if b["type"].startswith("Input.")] == [
+        "category", "what_happened", "platform", "link", "when", "people", "urgent"
+    ]
+    submit = form["actions"][0]["data"]
+    assert submit["staffbot"] == "submit_report" and len(submit["nonce"]) == 36
+    in_thread = teams.connector.to(f"{STAFF_CHANNEL};messageid={teams.connector.calls[-1].reply_to}")
+    assert any("private chat" in c.text for c in in_thread)
+
+
+def test_invalid_report_shows_errors_next_to_the_fields_and_stores_nothing(
+    teams: TeamsHarness, services: Services
+) -> None:
+    nonce = "6f1de1a0-8a42-4b8e-9d71-3c0b6f5a9e21"
+    assert submit_report(teams, nonce, "form-7", what_happened="  ", link="not a link", when="2999-01-01") == 201
+    [update] = teams.connector.updates()
+    assert update.activity_id == "form-7"
+    body = update.card["body"]
+    ids = [b.get("id") for b in body]
+    error_after = {
+        body[i]["id"]: body[i + 1]["text"]
+        for i in range(len(body) - 1)
+        if body[i].get("id") and body[i + 1]["type"] == "TextBlock"
+    }
+    assert set(error_after) == {"what_happened", "link", "when"}
+    assert "Please describe what happened" in error_after["what_happened"]
+    assert "web link" in error_after["link"]
+    assert "future" in error_after["when"]
+    assert "category" in ids and update.card["actions"][0]["data"]["nonce"] == nonce
+    assert services.incidents.all() == []
+
+
+def test_report_is_stored_and_posted_to_the_slt_channel_without_the_narrative(
+    teams: TeamsHarness, services: Services
+) -> None:
+    reference = make_report(teams, services)
+    [incident] = services.incidents.all()
+    assert incident.reporter.user_id == TEACHER and incident.what_happened.startswith("A pupil posted")
+    form_update = teams.connector.updates()[0]
+    assert form_update.activity_id == "form-1" and reference in form_update.text
+    [thread] = teams.connector.created()
+    assert thread.body["channelData"]["channel"]["id"] == CHANNEL
+    assert reference in thread.text and "Bullying" in thread.text
+    assert "A pupil posted" not in thread.text and "Year 9" not in thread.text
+    verbs = [a.get("verb") for a in thread.card["actions"]]
+    assert actions.INCIDENT_ACKNOWLEDGE in verbs and actions.INCIDENT_RESOLVE in verbs
+
+
+def test_same_nonce_resent_with_a_new_activity_id_is_one_incident(teams: TeamsHarness, services: Services) -> None:
+    nonce = "0b5f8a4e-3a7c-4a55-9d0e-2f0b1e9c7a11"
+    assert submit_report(teams, nonce, "form-1") == 201
+    assert submit_report(teams, nonce, "form-1") == 201
+    assert len(services.incidents.all()) == 1
+
+
+def test_slt_acknowledge_updates_the_card_replies_in_thread_and_tells_the_reporter(
+    teams: TeamsHarness, services: Services
+) -> None:
+    reference = make_report(teams, services)
+    thread_root = services.store.db.execute(
+        "select result_ref from outbox where subject = ? and kind = 'post'", [reference]
+    ).fetchone()[0]
+    assert thread_root == teams.connector.created()[0].body.get("activityId", thread_root)
+    status, body = teams.post(teams.execute(actions.INCIDENT_ACKNOWLEDGE, {"value": reference}, channel=CHANNEL,
+                                            user=HEAD, name="Head", reply_to=thread_root))
+    assert status == 200
+    assert body["type"] == "application/vnd.microsoft.card.adaptive"
+    assert "Acknowledged" in json.dumps(body["value"])
+    services.outbox.run_pending()
+    thread = teams.connector.to(f"{CHANNEL};messageid={thread_root}")
+    assert any(f"{reference}: acknowledged by Head" in c.text for c in thread if c.method == "POST")
+    assert any(c.method == "PUT" and c.activity_id == thread_root for c in thread)
+    to_reporter = teams.connector.to(f"a:personal-{TEACHER}")
+    assert any("has been picked up" in c.text for c in to_reporter)
+    assert services.incidents.get(reference).status == "acknowledged"
+
+
+def test_resolve_needs_the_outcome_text(teams: TeamsHarness, services: Services) -> None:
+    reference = make_report(teams, services)
+    status, body = teams.post(teams.execute(actions.INCIDENT_RESOLVE, {"value": reference}, channel=CHANNEL, user=HEAD))
+    assert status == 200 and body["type"] == "application/vnd.microsoft.activity.message"
+    assert "What was the outcome?" in body["value"]
+    status, body = teams.post(teams.execute(
+        actions.INCIDENT_RESOLVE, {"value": reference, "comment": "Posts removed"}, channel=CHANNEL, user=HEAD))
+    assert body["type"] == "application/vnd.microsoft.card.adaptive"
+    assert services.incidents.get(reference).outcome == "Posts removed"
+
+
+def test_non_slt_member_is_refused_and_the_attempt_audited(teams: TeamsHarness, services: Services) -> None:
+    reference = make_report(teams, services)
+    status, body = teams.post(teams.execute(actions.INCIDENT_ACKNOWLEDGE, {"value": reference}, channel=CHANNEL,
+                                            user=TEACHER))
+    assert status == 200
+    assert body["type"] == "application/vnd.microsoft.activity.message"
+    assert "Only the senior leadership team" in body["value"]
+    assert services.incidents.get(reference).status == "new"
+    actions_logged = [row["action"] for row in audit.chronology(services.store.db, reference)]
+    assert "refused" in actions_logged
+
+
+def test_view_details_goes_to_the_slt_members_private_chat(teams: TeamsHarness, services: Services) -> None:
+    reference = make_report(teams, services)
+    status, body = teams.post(teams.execute(actions.INCIDENT_VIEW, {"value": reference}, channel=CHANNEL, user=HEAD))
+    assert status == 200 and "private chat" in body["value"]
+    details = teams.connector.to(f"a:personal-{HEAD}")[-1]
+    assert "A pupil posted" in details.text
+
+
+def test_report_text_is_markdown_neutralised_in_cards(teams: TeamsHarness, services: Services) -> None:
+    reference = make_report(teams, services)
+    teams.post(teams.execute(actions.INCIDENT_VIEW, {"value": reference}, channel=CHANNEL, user=HEAD))
+    details = teams.connector.to(f"a:personal-{HEAD}")[-1]
+    assert r"\[click here\]\(http://evil.example\)" in details.text
+    assert r"\*another\*" in details.text
+
+
+# -- second opinions ----------------------------------------------------------------------
+
+
+def check_and_send(teams: TeamsHarness, services: Services, draft: str) -> str:
+    install_in_slt_channel(teams)
+    say_hello(teams, HEAD, "Head")
+    teams.post(teams.activity(text="second opinion"))
+    form = teams.connector.posts()[-1].card
+    nonce = form["actions"][0]["data"]["nonce"]
+    value = {"staffbot": "check_draft", "nonce": nonce, "text": draft, "account": "@school",
+             "learner_images": "true", "permission_checked": "false"}
+    teams.post(teams.activity(value=value, reply_to="so-form"))
+    checked = teams.connector.posts()[-1].card
+    send = next(a for a in checked["actions"] if a["data"].get("staffbot") == actions.SO_SEND)
+    assert send["data"]["value"] == nonce
+    teams.post(teams.activity(value=send["data"], reply_to="so-check"))
+    services.outbox.run_pending()
+    return services.store.db.execute("select reference from reviews").fetchone()[0]
+
+
+def test_second_opinion_approved_by_slt(teams: TeamsHarness, services: Services) -> None:
+    reference = check_and_send(teams, services, "Great day at the zoo with Year 3! Photos of the class below.")
+    thread = teams.connector.created()[-1]
+    assert reference in thread.text
+    root = services.store.db.execute(
+        "select result_ref from outbox where subject = ? and kind = 'post'", [reference]).fetchone()[0]
+    status, body = teams.post(teams.execute(actions.SO_APPROVE, {"value": reference}, channel=CHANNEL, user=DEPUTY,
+                                            name="Deputy"))
+    assert status == 200 and body["type"] == "application/vnd.microsoft.card.adaptive"
+    assert "Approved" in json.dumps(body["value"])
+    services.outbox.run_pending()
+    assert services.reviews.get(reference).status == "approved"
+    assert any("was approved by Deputy" in c.text for c in teams.connector.to(f"a:personal-{TEACHER}"))
+    assert any(c.method == "PUT" and c.activity_id == root for c in teams.connector.calls)
+
+
+def test_second_opinion_rejected_with_a_reason(teams: TeamsHarness, services: Services) -> None:
+    reference = check_and_send(teams, services, "Great day at the zoo with Year 3! Photos of the class below.")
+    status, body = teams.post(teams.execute(actions.SO_REJECT, {"value": reference}, channel=CHANNEL, user=DEPUTY))
+    assert "Why shouldn't this be published?" in body["value"]
+    status, body = teams.post(teams.execute(
+        actions.SO_REJECT, {"value": reference, "comment": "No photo permission"}, channel=CHANNEL, user=DEPUTY))
+    assert status == 200 and body["type"] == "application/vnd.microsoft.card.adaptive"
+    services.outbox.run_pending()
+    request = services.reviews.get(reference)
+    assert request.status == "rejected" and request.comment == "No photo permission"
+    assert any("should not be published" in c.text for c in teams.connector.to(f"a:personal-{TEACHER}"))
+
+
+# -- the endpoint -------------------------------------------------------------------------
+
+
+def test_activity_from_another_tenant_is_refused_and_audited(teams: TeamsHarness, services: Services) -> None:
+    status, _ = teams.post(teams.activity(text="Can I post photos?", tenant="tenant-elsewhere"))
+    assert status == 403
+    assert teams.connector.calls == []
+    rows = audit.chronology(services.store.db, "teams:tenant:tenant-elsewhere")
+    assert [row["action"] for row in rows] == ["refused"]
+
+
+def test_malformed_json_is_400_and_wrong_content_type_415(teams: TeamsHarness) -> None:
+    assert teams.post_raw(b"{not json", {"Content-Type": "application/json"})[0] == 400
+    assert teams.post_raw(b"[1, 2]", {"Content-Type": "application/json"})[0] == 400
+    assert teams.post_raw(b"hello", {"Content-Type": "text/plain"})[0] == 415
+    assert teams.post_raw(b"{}", {})[0] == 415
+    assert teams.connector.calls == []
