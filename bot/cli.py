@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from bot.cli_incidents import incidents
 from bot.cli_review import eval_drafts, review
 from bot.cli_serve import serve
+from bot.cli_teams import teams, teams_package
 from bot.config import ConfigError, Settings, load_settings
 from bot.services import Services
 from bot.store import StoreError
@@ -184,6 +185,8 @@ cli.add_command(incidents)
 cli.add_command(review)
 cli.add_command(eval_drafts)
 cli.add_command(serve)
+cli.add_command(teams)
+cli.add_command(teams_package)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -79,3 +79,18 @@ def serve_slack(port: int, host: str) -> None:
             server.run()
     finally:
         services.close()
+
+
+@serve.command("teams")
+@click.option("--port", default=3978, show_default=True, type=click.IntRange(0, 65535), help="HTTP port.")
+@click.option("--host", default="0.0.0.0", show_default=True, help="HTTP address to listen on.")
+def serve_teams(port: int, host: str) -> None:
+    """Run the Teams bot: the Bot Framework endpoint at /api/messages.
+
+    Example:
+
+        MICROSOFT_APP_ID=… MICROSOFT_APP_PASSWORD=… MICROSOFT_APP_TENANT_ID=… staffbot serve teams
+    """
+    from bot.cli_teams import run_teams
+
+    run_teams(host, port)
