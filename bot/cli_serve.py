@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -27,28 +27,19 @@ def prepare(services: Services) -> None:
     services.questions
     try:
         services.incidents
+        services.reviews
     except ConfigError as exc:
-        log.warning("incident reports are disabled until this is fixed: %s", exc)
+        log.warning("incident reports and second opinions are disabled until this is fixed: %s", exc)
 
 
 def start_slack(services: Services) -> App:
-    """Build the Slack app, load what it needs and start the delivery worker."""
+    """Build the Slack app, load what it needs and start the delivery worker (tests start it this way too)."""
     from bot.slack import build_slack_app
 
     app = build_slack_app(services)
     prepare(services)
     services.outbox.start()
     return app
-
-
-def start_slack_http(services: Services, *, host: str = "0.0.0.0", port: int = 3000) -> Any:
-    """Everything `serve slack` does in HTTP mode except blocking: returns the server to `.run()`.
-
-    Tests start the bot through this too, on port 0.
-    """
-    from bot.slack import http_server
-
-    return http_server(start_slack(services), host=host, port=port)
 
 
 @serve.command("slack")
@@ -71,7 +62,9 @@ def serve_slack(port: int, host: str) -> None:
             click.echo("staffbot: Slack app running in Socket Mode (Ctrl-C to stop)", err=True)
             SocketModeHandler(app, services.settings.slack_app_token).start()
         else:
-            server = start_slack_http(services, host=host, port=port)
+            from bot.slack import http_server
+
+            server = http_server(start_slack(services), host=host, port=port)
             click.echo(
                 f"staffbot: Slack app listening on http://{host}:{server.effective_port}/slack/events (Ctrl-C to stop)",
                 err=True,

@@ -32,10 +32,12 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from handlers import actions, messages, report
+from handlers import actions, messages, report, second_opinion
 from handlers.ask import ask, feedback, pass_to_owner
 from handlers.incident_models import ReportForm, form_errors
-from handlers.models import Actor, Button, Place, Question, Reply
+from handlers.models import Actor, Button, Fact, Place, Question, Reply
+from handlers.second_opinion import DecisionOutcome
+from knowledge.review.models import DraftInput
 
 from bot import slack_blocks as blocks
 from bot.config import ConfigError
@@ -461,24 +463,81 @@ class SlackBot:
                 ack(response_action="update", view=blocks.result_view(outcome.reply, messages.INCIDENT_TITLE))
 
     def _second_opinions(self, app: App) -> None:
-        coming = Reply(kind="info", text=messages.SECOND_OPINION_COMING)
-
         @app.command("/secondopinion")
         def second_opinion_command(ack: Callable, command: dict) -> None:
             ack()
-            self.open_modal(command, blocks.result_view(coming, "Second opinion"))
+            self.open_modal(command, blocks.second_opinion_modal(DraftInput(text=command.get("text", "").strip())))
 
         @app.shortcut(SECOND_OPINION_SHORTCUT)
         def second_opinion_shortcut(ack: Callable, body: dict) -> None:
             ack()
-            self.open_modal(body, blocks.result_view(coming, "Second opinion"))
+            text = (body.get("message") or {}).get("text", "")
+            self.open_modal(body, blocks.second_opinion_modal(DraftInput(text=text)))
 
         @app.action(pressed(actions.OPEN_SECOND_OPINION))
         def second_opinion_button(ack: Callable, body: dict) -> None:
             ack()
-            self.open_modal(body, blocks.result_view(coming, "Second opinion"))
+            self.open_modal(body, blocks.second_opinion_modal())
+
+        @app.view(blocks.CHECK_CALLBACK)
+        def check(ack: Callable, body: dict, view: dict) -> None:
+            draft = blocks.draft_values(view["state"]["values"])
+            error = second_opinion.draft_error(draft)
+            if error:
+                ack(response_action="errors", errors={"draft": error})
+                return
+            findings = second_opinion.check_draft(actor_of(body), draft, self.services.reviewer)
+            ack(response_action="update", view=blocks.second_opinion_modal(draft, findings))
+
+        @app.view(blocks.SEND_CALLBACK)
+        def send(ack: Callable, body: dict, view: dict) -> None:
+            draft = blocks.draft_values(view["state"]["values"])
+            try:
+                book = self.services.reviews
+            except ConfigError:
+                log.exception("second opinions are not configured")
+                ack(response_action="errors", errors={"draft": messages.REQUEST_NOT_SENT})
+                return
+            submission = second_opinion.request_second_opinion(
+                actor_of(body), draft, f"slack:view:{view['id']}", self.services.reviewer, book
+            )
+            if not submission.stored:
+                ack(response_action="errors", errors={"draft": submission.reply.text})
+                return
+            ack(response_action="update", view=blocks.result_view(submission.reply, "Second opinion"))
+
+        @app.action(pressed(actions.SO_APPROVE, actions.SO_REQUEST_CHANGES, actions.SO_REJECT, actions.SO_VIEW))
+        def decision(ack: Callable, body: dict, action: dict) -> None:
+            ack()
+            with apologising(lambda r: self.tell(body, r)):
+                name = blocks.action_of(action["action_id"])
+                actor, reference = actor_of(body), action.get("value", "")
+                roster = self.services.roster
+                if name == actions.SO_VIEW:
+                    reply = second_opinion.view_draft(actor, reference, self.services.reviews, roster)
+                    if reply.kind == "review":
+                        self.open_modal(body, blocks.result_view(reply, messages.REVIEW_FULL_TITLE))
+                    else:
+                        self.tell(body, reply)
+                elif name in second_opinion.COMMENT_REQUIRED and roster.is_slt(actor):
+                    self.open_modal(body, blocks.comment_modal(name, reference))
+                else:
+                    self.tell(body, self.decide(actor, reference, name, None).reply)
+
+        @app.view(blocks.COMMENT_CALLBACK)
+        def commented(ack: Callable, body: dict, view: dict) -> None:
+            meta = json.loads(view.get("private_metadata") or "{}")
+            text = view["state"]["values"]["text"][blocks.VALUE].get("value") or ""
+            outcome = self.decide(actor_of(body), meta.get("reference", ""), meta.get("action", ""), text)
+            if outcome.reply.kind == "error":
+                ack(response_action="errors", errors={"text": outcome.reply.text})
+            else:
+                ack(response_action="update", view=blocks.result_view(outcome.reply, messages.REVIEW_TITLE))
 
     # -- the work -------------------------------------------------------------------------
+
+    def decide(self, actor: Actor, reference: str, action: str, comment: str | None) -> DecisionOutcome:
+        return second_opinion.decide(actor, reference, action, comment, self.services.reviews, self.services.roster)
 
     def answer(self, actor: Actor, text: str, place: Place) -> Reply:
         """The policy answer for a question, or the specific reason it can't be read."""
@@ -596,4 +655,15 @@ class SlackBot:
             parts.append(report.reports_for(actor, book))
             if self.services.roster.is_slt(actor):
                 parts.append(report.open_incidents(actor, book, self.services.roster))
+        try:
+            requests = self.services.reviews.requested_by(actor)
+        except ConfigError:
+            requests = []
+        if requests:
+            now = report.utcnow()
+            facts = [
+                Fact(label=r.reference, value=f"{messages.REVIEW_STATUS_LABELS[r.status]} ({report.age(r.created_at, now)})")
+                for r in requests
+            ]
+            parts.append(Reply(kind="info", title=messages.MY_REQUESTS_TITLE, facts=facts, private=True))
         self.client.views_publish(user_id=user_id, view=blocks.home_view(parts))

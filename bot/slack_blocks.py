@@ -18,6 +18,7 @@ from typing import Any
 from handlers import actions, messages
 from handlers.incident_models import MAX_LINK_CHARS, MAX_NARRATIVE_CHARS, MAX_SHORT_CHARS, Category
 from handlers.models import MAX_QUESTION_CHARS, Button, Fact, Passage, Reply
+from knowledge.review.models import DraftInput
 
 Block = dict[str, Any]
 
@@ -36,6 +37,9 @@ FALLBACK_CHARS = 3000
 REPORT_CALLBACK = "report_modal"
 INCIDENT_TEXT_CALLBACK = "incident_text"
 ASK_CALLBACK = "ask_modal"
+CHECK_CALLBACK = "second_opinion_check"
+SEND_CALLBACK = "second_opinion_send"
+COMMENT_CALLBACK = "second_opinion_comment"
 VALUE = "value"  # the action_id of every input element: block ids carry the field name
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -331,12 +335,60 @@ def report_values(state: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def incident_text_modal(action: str, reference: str) -> dict:
-    """The note / escalation / outcome box for an SLT action; the metadata says which."""
-    title = {actions.INCIDENT_NOTE: "Add note", actions.INCIDENT_ESCALATE: "Escalate"}.get(action, "Resolve")
-    blocks = [text_input("text", messages.INCIDENT_PROMPTS[action], multiline=True)]
+def text_modal(callback_id: str, title: str, prompt: str, action: str, reference: str) -> dict:
+    """One text box (a note, an outcome, a comment) for an SLT button; the metadata says which."""
+    blocks = [text_input("text", prompt, multiline=True)]
     metadata = json.dumps({"action": action, "reference": reference})
-    return modal(f"{title} {reference}", blocks, callback_id=INCIDENT_TEXT_CALLBACK, submit=title, metadata=metadata)
+    return modal(f"{title} {reference}", blocks, callback_id=callback_id, submit=title, metadata=metadata)
+
+
+def incident_text_modal(action: str, reference: str) -> dict:
+    title = {actions.INCIDENT_NOTE: "Add note", actions.INCIDENT_ESCALATE: "Escalate"}.get(action, "Resolve")
+    return text_modal(INCIDENT_TEXT_CALLBACK, title, messages.INCIDENT_PROMPTS[action], action, reference)
+
+
+def comment_modal(action: str, reference: str) -> dict:
+    title = "Reject" if action == actions.SO_REJECT else "Request changes"
+    return text_modal(COMMENT_CALLBACK, title, messages.REVIEW_COMMENT_PROMPTS[action], action, reference)
+
+
+def _checkbox(block_id: str, label: str, checked: bool) -> Block:
+    option = {"text": plain(label, 75), "value": block_id}
+    element: dict[str, Any] = {"type": "checkboxes", "action_id": VALUE, "options": [option]}
+    if checked:
+        element["initial_options"] = [option]
+    return {"type": "input", "block_id": block_id, "optional": True, "label": plain(label, FIELD_CHARS),
+            "element": element}
+
+
+def second_opinion_modal(draft: DraftInput | None = None, findings: Reply | None = None) -> dict:
+    """The draft form; with `findings` it shows them above the (still editable) draft and sends to SLT."""
+    draft = draft or DraftInput(text="")
+    labels = messages.SLACK_DRAFT_LABELS
+    inputs = [
+        text_input("draft", labels["draft"], multiline=True, initial=draft.text),
+        text_input("target", labels["target"], max_length=MAX_SHORT_CHARS, optional=True, initial=draft.target or ""),
+        _checkbox("learner_images", labels["learner_images"], bool(draft.contains_learner_images)),
+        _checkbox("permission_checked", labels["permission_checked"], bool(draft.permission_checked)),
+    ]
+    if findings is None:
+        return modal("Second opinion", inputs, callback_id=CHECK_CALLBACK, submit="Check draft")
+    shown = render(findings.model_copy(update={"buttons": []}), limit=VIEW_BLOCKS - len(inputs) - 1)
+    return modal("Second opinion", [*shown, {"type": "divider"}, *inputs], callback_id=SEND_CALLBACK,
+                 submit="Send to SLT")
+
+
+def draft_values(state: dict[str, Any]) -> DraftInput:
+    """The `DraftInput` in a submitted second-opinion modal."""
+    def value(block: str) -> Any:
+        return state.get(block, {}).get(VALUE, {})
+
+    return DraftInput(
+        text=value("draft").get("value") or "",
+        target=(value("target").get("value") or "").strip() or None,
+        contains_learner_images=bool(value("learner_images").get("selected_options")),
+        permission_checked=bool(value("permission_checked").get("selected_options")),
+    )
 
 
 def ask_modal() -> dict:

@@ -139,11 +139,6 @@ SLACK_USAGE = (
 SHARE_IN_CHANNEL = "Share in channel"
 ASK_A_QUESTION = "Ask a question"
 ASK_QUESTION_LABEL = "Your question about the social media policy"
-ANSWER_SENT_TO_DM = "I've answered your question in our direct messages."
-SECOND_OPINION_COMING = (
-    "Second opinions are on their way: soon you'll be able to paste a draft post here and the "
-    "senior leadership team will check it against the policy before you publish."
-)
 REPORTS_NOT_SET_UP = (
     "Incident reports are not set up on this workspace yet. Please tell a member of the senior "
     "leadership team (SLT) in person."

@@ -27,10 +27,11 @@ from typing import Any
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.cli_serve import start_slack_http
+from bot.cli_serve import start_slack
 from bot.config import load_settings
 from bot.outbox import Outbox
 from bot.services import Services
+from bot.slack import http_server
 
 SECRET = "test-signing-secret"
 BOT_USER = "UBOT"
@@ -325,11 +326,18 @@ def slack(tmp_path: Path, fake: FakeSlack) -> Iterator[SlackBot]:
     """The bot as `staffbot serve slack` runs it, on a loopback port, with short outbox retries."""
     services = Services(slack_settings(tmp_path, fake))
     services.__dict__["outbox"] = Outbox(services.store, backoff_base=0.05, backoff_cap=0.5, poll_interval=0.2)
-    server = start_slack_http(services, host="127.0.0.1", port=0)
+    app = start_slack(services)
+    server = http_server(app, host="127.0.0.1", port=0)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield SlackBot(url=f"http://127.0.0.1:{server.effective_port}/slack/events", services=services, fake=fake)
-    server.close()
-    server.task_dispatcher.shutdown()
-    thread.join(5)
+    stop(server, thread)
+    app.listener_runner.listener_executor.shutdown(wait=True)  # no listener may outlive the database
     services.close()
+
+
+def stop(server: Any, thread: threading.Thread) -> None:
+    """Close a waitress server from inside its own loop (closing from outside races its select())."""
+    server.trigger.pull_trigger(lambda: (server.close(), server.trigger.close()))
+    thread.join(5)
+    server.task_dispatcher.shutdown()
