@@ -36,6 +36,8 @@ import aiohttp
 from aiohttp import web
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botframework.connector.aio import ConnectorClient
+from botframework.connector.auth import ConnectorFactory
 from botbuilder.schema import (
     Activity,
     ActivityTypes,
@@ -63,6 +65,7 @@ SEND_TIMEOUT = 30.0
 REPORT_FIELDS = ("category", "what_happened", "platform", "link", "when", "people", "urgent")
 PERMANENT_STATUSES = frozenset({400, 401, 403, 404, 413})
 MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
+PENDING_TURNS = web.AppKey("teams_pending_turns", set)  # questions being answered after their 201
 ERROR_TYPE = "application/vnd.microsoft.error"
 
 
@@ -119,28 +122,55 @@ def message_activity(content: cards.Card) -> Activity:
 # -- sending ------------------------------------------------------------------------------
 
 
+class ReusedClients(ConnectorFactory):
+    """Connector clients kept per service URL: botbuilder builds fresh msrest clients on every turn,
+    ~3 ms of CPU each, which would make a burst of 50 activities queue for a quarter of a second."""
+
+    def __init__(self) -> None:
+        self.inner: ConnectorFactory | None = None
+        self.clients: dict[tuple[str, str | None], ConnectorClient] = {}
+
+    def wrap(self, factory: ConnectorFactory) -> ConnectorFactory:
+        """Use `factory` (the bot's own credentials) to make clients that are then reused."""
+        self.inner = self.inner or factory
+        return self
+
+    async def create(self, service_url: str, audience: str | None = None) -> ConnectorClient:
+        assert self.inner is not None, "wrap() a connector factory first"
+        key = (service_url, audience)
+        if key not in self.clients:
+            self.clients[key] = await self.inner.create(service_url, audience)
+        return self.clients[key]
+
+    async def close(self) -> None:
+        for client in self.clients.values():
+            await client.__aexit__(None, None, None)
+        self.clients.clear()
+
+
+class TeamsAuthentication(ConfigurationBotFrameworkAuthentication):
+    """The configured authentication, with the (unused) user-token client built once rather than per turn."""
+
+    _user_tokens: Any = None
+
+    async def create_user_token_client(self, claims_identity: Any) -> Any:
+        if self._user_tokens is None:
+            self._user_tokens = await super().create_user_token_client(claims_identity)
+        return self._user_tokens
+
+
+
 class Connector:
     """Proactive sends through the Bot Connector: new channel threads, thread replies, updates, 1:1 chats."""
 
-    def __init__(self, auth: ConfigurationBotFrameworkAuthentication, adapter: CloudAdapter, app_id: str,
-                 directory: TeamsDirectory, tenant_id: str) -> None:
-        self.auth = auth
-        self.adapter = adapter
+    def __init__(self, clients: ReusedClients, app_id: str, directory: TeamsDirectory, tenant_id: str) -> None:
+        self.clients = clients
         self.app_id = app_id
         self.directory = directory
         self.tenant_id = tenant_id
-        self._clients: dict[str, Any] = {}
 
-    async def client(self, service_url: str) -> Any:
-        if service_url not in self._clients:
-            factory = self.auth.create_connector_factory(self.adapter.create_claims_identity(self.app_id))
-            self._clients[service_url] = await factory.create(service_url, None)
-        return self._clients[service_url]
-
-    async def close(self) -> None:
-        for client in self._clients.values():
-            await client.__aexit__(None, None, None)
-        self._clients.clear()
+    async def client(self, service_url: str) -> ConnectorClient:
+        return await self.clients.create(service_url, None)
 
     def _known(self, conversation_id: str) -> dict:
         row = self.directory.conversation(base_conversation(conversation_id))
@@ -281,23 +311,19 @@ class TeamsBot(ActivityHandler):
             actions.SEND_TO_OWNER: self.send_to_owner,
         }
 
-    async def on_turn(self, turn_context: TurnContext) -> None:
-        activity = turn_context.activity
+    def admit(self, activity: Activity) -> bool:
+        """Check the tenant (raising Refused, audited), remember the conversation; False for a re-sent copy."""
         tenant = tenant_of(activity)
         if self.tenant_id and tenant != self.tenant_id:
             sender = activity.from_property.aad_object_id if activity.from_property else ""
-            await asyncio.to_thread(self.directory.refused, tenant, sender or "", f"{activity.type} from tenant {tenant or '-'}")
+            self.directory.refused(tenant, sender or "", f"{activity.type} from tenant {tenant or '-'}")
             raise Refused(tenant)
-        await asyncio.to_thread(self.remember, activity)
-        if activity.type in (ActivityTypes.message, ActivityTypes.invoke) and activity.id:
-            key = f"{activity.conversation.id}|{activity.id}"
-            if not await asyncio.to_thread(self.directory.first_time, key):
+        self.remember(activity)
+        if activity.type in (ActivityTypes.message, ActivityTypes.invoke) and activity.id and activity.conversation:
+            if not self.directory.first_time(f"{activity.conversation.id}|{activity.id}"):
                 log.info("ignoring re-sent Teams activity %s", activity.id)
-                if activity.type == ActivityTypes.invoke:
-                    response = InvokeResponse(status=200, body=message_response(messages.TEAMS_ALREADY_DONE))
-                    await turn_context.send_activity(Activity(type=ActivityTypes.invoke_response, value=response))
-                return
-        await super().on_turn(turn_context)
+                return False
+        return True
 
     def remember(self, activity: Activity) -> None:
         """Store where this activity came from, so the bot can post there (and to this person) later."""
@@ -591,8 +617,17 @@ def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
-def messages_endpoint(adapter: CloudAdapter, bot: TeamsBot) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """POST /api/messages: authenticate, then run the turn; every failure is a status, never a traceback."""
+def messages_endpoint(adapter: CloudAdapter, bot: TeamsBot, clients: ReusedClients,
+                      background: set[asyncio.Task]) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """POST /api/messages: authenticate, admit, then run the turn; every failure is a status, never a traceback.
+
+    Typed questions are answered after the 201 (the answer is a separate connector call
+    anyway), so a burst of questions never keeps Teams waiting; card submissions and
+    invokes run before the response, so a report is stored before Teams hears back.
+    """
+
+    async def turn(auth: Any, activity: Activity) -> InvokeResponse | None:
+        return await adapter.process_activity(auth, activity, bot.on_turn)
 
     async def handle(request: web.Request) -> web.Response:
         if request.content_type != "application/json":
@@ -611,10 +646,23 @@ def messages_endpoint(adapter: CloudAdapter, bot: TeamsBot) -> Callable[[web.Req
         except Exception as exc:  # PermissionError, jwt's DecodeError, unreachable key endpoint...
             log.warning("refused a Teams request: %s", type(exc).__name__)
             return _error(401, "unauthorized")
+        if auth.connector_factory is not None:
+            auth.connector_factory = clients.wrap(auth.connector_factory)
         try:
-            invoke = await adapter.process_activity(auth, activity, bot.on_turn)
+            first = await asyncio.to_thread(bot.admit, activity)
         except Refused:
             return _error(403, "this bot serves another tenant")
+        if not first:
+            if activity.type == ActivityTypes.invoke:
+                return web.json_response(message_response(messages.TEAMS_ALREADY_DONE))
+            return web.Response(status=201)
+        if activity.type == ActivityTypes.message and not activity.value:
+            task = asyncio.create_task(turn(auth, activity))
+            background.add(task)
+            task.add_done_callback(_finished(background))
+            return web.Response(status=201)
+        try:
+            invoke = await turn(auth, activity)
         except Exception:
             log.exception("Teams turn failed")
             return _error(500, "internal error")
@@ -625,10 +673,17 @@ def messages_endpoint(adapter: CloudAdapter, bot: TeamsBot) -> Callable[[web.Req
     return handle
 
 
+def _finished(background: set[asyncio.Task]) -> Callable[[asyncio.Task], None]:
+    def done(task: asyncio.Task) -> None:
+        background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("Teams turn failed", exc_info=task.exception())
+
+    return done
+
+
 async def _on_turn_error(turn_context: TurnContext, error: Exception) -> None:
-    """Tell the person plainly; tenant refusals and auth errors go back to the endpoint."""
-    if isinstance(error, Refused):
-        raise error
+    """Tell the person plainly that nothing happened; the details go to the log."""
     log.error("Teams turn failed", exc_info=error)
     if turn_context.activity.type == ActivityTypes.message:
         await turn_context.send_activity(message_activity(cards.text_card(messages.INTERNAL_ERROR)))
@@ -638,24 +693,31 @@ def build_teams_app(services: Services) -> web.Application:
     """The aiohttp application behind `staffbot serve teams`; registers the outbox transport on startup."""
     settings = services.settings
     check_auth_settings(settings)
-    auth = ConfigurationBotFrameworkAuthentication(auth_config(settings))
+    services.kb, services.questions  # built once here, not by racing handler threads
+    auth = TeamsAuthentication(auth_config(settings))
     adapter = CloudAdapter(auth)
     adapter.on_turn_error = _on_turn_error
     directory = TeamsDirectory(services.store)
-    connector = Connector(auth, adapter, settings.microsoft_app_id, directory, settings.microsoft_app_tenant_id)
+    clients = ReusedClients()
+    clients.wrap(auth.create_connector_factory(adapter.create_claims_identity(settings.microsoft_app_id)))
+    connector = Connector(clients, settings.microsoft_app_id, directory, settings.microsoft_app_tenant_id)
     bot = TeamsBot(services, directory, connector)
     transport = TeamsTransport(connector)
+    background: set[asyncio.Task] = set()
 
     async def started(app: web.Application) -> None:
         transport.loop = asyncio.get_running_loop()
         services.outbox.register(transport)
 
     async def stopping(app: web.Application) -> None:
+        if background:
+            await asyncio.wait(set(background), timeout=SEND_TIMEOUT)
         transport.loop = None
-        await connector.close()
+        await clients.close()
 
     app = web.Application()
-    app.router.add_post("/api/messages", messages_endpoint(adapter, bot))
+    app.router.add_post("/api/messages", messages_endpoint(adapter, bot, clients, background))
+    app[PENDING_TURNS] = background
     app.on_startup.append(started)
     app.on_cleanup.append(stopping)
     return app

@@ -79,10 +79,15 @@ class TeamsDirectory:
         return cursor.rowcount == 1
 
     def remember(self, row: dict) -> None:
-        """Upsert one conversation; empty values never overwrite known names."""
-        known = self.conversation(row["id"]) or {}
-        merged = {**known, **{k: v for k, v in row.items() if v}, "updated_at": now_iso()}
-        self.db["teams_conversations"].upsert(merged, pk="id", alter=False)
+        """Upsert one conversation in one statement; empty values never overwrite known names."""
+        columns = [c for c in row if c != "id"] + ["updated_at"]
+        values = {**row, "updated_at": now_iso()}
+        updates = ", ".join(f"{c} = coalesce(nullif(excluded.{c}, ''), {c})" for c in columns)
+        self.db.execute(
+            f"insert into teams_conversations (id, {', '.join(columns)}) "
+            f"values (:id, {', '.join(':' + c for c in columns)}) on conflict(id) do update set {updates}",
+            values,
+        )
 
     def conversation(self, conversation_id: str) -> dict | None:
         rows = list(self.db.query("select * from teams_conversations where id = ?", [conversation_id]))

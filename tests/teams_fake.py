@@ -176,8 +176,10 @@ class TeamsHarness:
         self.connector_runner, self.service_url = self.loops.run(serve(self.connector.app()))
         self.service_url += "/"
 
+        self.app = build()
+
         async def start_bot() -> tuple[web.AppRunner, str]:
-            return await serve(build())
+            return await serve(self.app)
 
         self.bot_runner, self.bot_url = self.loops.run(start_bot())
         self.ids = itertools.count(1)
@@ -196,10 +198,18 @@ class TeamsHarness:
             return exc.code, exc.read()
 
     def post(self, activity: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        """POST one activity, then wait for the turns answered after their response (questions)."""
         status, body = self.post_raw(
             json.dumps(activity).encode(), {"Content-Type": "application/json", **(headers or {})}
         )
+        self.loops.run(self.settle())
         return status, json.loads(body) if body else None
+
+    async def settle(self) -> None:
+        from bot.teams import PENDING_TURNS
+
+        while pending := set(self.app[PENDING_TURNS]):
+            await asyncio.wait(pending)
 
     # -- activities shaped as Teams sends them --------------------------------------------
 
