@@ -34,7 +34,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
+from botbuilder.core import ActivityHandler, CardFactory, InvokeResponse, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botframework.connector.aio import ConnectorClient
 from botframework.connector.auth import ConnectorFactory
@@ -116,7 +116,7 @@ def in_channel(activity: Activity) -> bool:
 
 
 def message_activity(content: cards.Card) -> Activity:
-    return Activity(type=ActivityTypes.message, attachments=[cards.attachment(content)])
+    return Activity(type=ActivityTypes.message, attachments=[CardFactory.adaptive_card(content)])
 
 
 # -- sending ------------------------------------------------------------------------------

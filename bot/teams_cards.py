@@ -76,10 +76,6 @@ def card(body: list[Card], card_actions: list[Card] | None = None) -> Card:
     return result
 
 
-def attachment(content: Card) -> dict[str, Any]:
-    return {"contentType": CONTENT_TYPE, "content": content}
-
-
 def passage_blocks(passage: Passage, best: bool) -> list[Card]:
     label = "Best match" if best else "Related"
     return [

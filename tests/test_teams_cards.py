@@ -1,0 +1,37 @@
+"""Adaptive Card rendering: user text is inert markdown, SLT buttons are Action.Execute, cards stay small."""
+
+from __future__ import annotations
+
+import json
+
+from bot import teams_cards as cards
+from handlers import actions
+from handlers.models import Button, Passage, Reply
+
+
+def test_escape_neutralises_links_emphasis_lists_and_date_functions() -> None:
+    text = "[click](http://evil.example) *bold* _it_\n- item\n1. first\n{{DATE(2017-02-14T06:08:39Z, SHORT)}}"
+    escaped = cards.escape(text)
+    assert "[click](" not in escaped and r"\[click\]\(http://evil.example\)" in escaped
+    assert r"\*bold\*" in escaped and r"\_it\_" in escaped
+    assert "\n\\- item" in escaped and "\n1\\. first" in escaped
+    assert "{{" not in escaped
+
+
+def test_slt_buttons_execute_and_others_submit() -> None:
+    reply = Reply(kind="incident", buttons=[
+        Button(action=actions.INCIDENT_RESOLVE, label="Resolve", value="INC-2026-0001"),
+        Button(action=actions.FEEDBACK_HELPFUL, label="Helpful", value="7"),
+    ])
+    card = cards.reply_card(reply)
+    execute, submit = card["actions"]
+    assert execute == {"type": "Action.Execute", "title": "Resolve", "verb": actions.INCIDENT_RESOLVE,
+                       "data": {"value": "INC-2026-0001"}}
+    assert submit["type"] == "Action.Submit" and submit["data"] == {"staffbot": actions.FEEDBACK_HELPFUL, "value": "7"}
+    assert any(b.get("id") == cards.COMMENT for b in card["body"])  # Resolve needs the outcome text
+
+
+def test_long_texts_are_clipped_below_the_teams_size_limit() -> None:
+    reply = Reply(kind="answer", text="x" * 50_000,
+                  passages=[Passage(text="y" * 50_000, document="Policy", section=f"S{i}") for i in range(5)])
+    assert len(json.dumps(cards.reply_card(reply)).encode()) < 28_000
