@@ -6,8 +6,9 @@ Socket Mode, and the tests serve the very same app on a loopback port.
 
 Listeners follow bolt's model: registered by decorators, `ack()` first, slow work after
 it (events are acknowledged by bolt before the listener runs). A redelivered event
-(`X-Slack-Retry-Num`, same `event_id`) is dropped by a global middleware that records
-each event id in SQLite before any work, so a retry never answers twice. Report modals
+(`X-Slack-Retry-Num`, same `event_id`) is dropped: each event listener first records the
+event id in SQLite (insert-or-ignore on a UNIQUE key) and does nothing if it was there,
+so a retry never answers twice. Report modals
 are the exception to "ack first": the report is stored (milliseconds) before the ack so
 the ack can say whether it was received, with the form's own errors if not.
 """
@@ -19,12 +20,13 @@ import logging
 import re
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from pydantic import ValidationError
-from slack_bolt import App, BoltResponse
+from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -64,6 +66,8 @@ INCIDENT_ACTIONS = (
     actions.INCIDENT_RESOLVE,
 )
 USERGROUP_TTL_SECONDS = 60.0
+LISTENER_THREADS = 64
+HTTP_THREADS = 32
 EVENT_MEMORY_SECONDS = 24 * 3600
 
 
@@ -208,20 +212,13 @@ def build_slack_app(services: Services, *, client: WebClient | None = None) -> A
     settings = services.settings
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
     client = client or web_client(settings.slack_bot_token, settings.slack_api_url)
-    app = App(signing_secret=settings.slack_signing_secret, client=client)
+    # Commands and clicks wait for a free listener thread before they can ack: bolt's default 5 is too few.
+    workers = ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack-listener")
+    app = App(signing_secret=settings.slack_signing_secret, client=client, listener_executor=workers)
     # Bolt logs the body of a rejected request at INFO: a report's text must not reach the logs.
     logging.getLogger("slack_bolt.RequestVerification").setLevel(logging.WARNING)
 
-    seen = SeenEvents(services.store)
-
-    @app.middleware
-    def once_per_event(body: dict, next: Callable[[], None]) -> BoltResponse | None:
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not seen.first_delivery(str(event_id)):
-            return BoltResponse(status=200, body="")
-        return next()
-
-    bot = SlackBot(services, client)
+    bot = SlackBot(services, client, SeenEvents(services.store))
     bot.register(app)
     services.outbox.register(SlackTransport(client))
     if settings.slt_usergroup:
@@ -244,7 +241,7 @@ def http_server(app: App, *, host: str = "0.0.0.0", port: int = 3000) -> Any:
         return handler(environ, start_response)
 
     return create_server(
-        application, host=host, port=port, threads=8, max_request_body_size=1 << 20, ident="staffbot"
+        application, host=host, port=port, threads=HTTP_THREADS, max_request_body_size=1 << 20, ident="staffbot"
     )
 
 
@@ -283,9 +280,16 @@ def apologising(tell: Callable[[Reply], Any]) -> Iterator[None]:
 class SlackBot:
     """The listeners' work, over the services; `register()` attaches them to an App."""
 
-    def __init__(self, services: Services, client: WebClient) -> None:
+    def __init__(self, services: Services, client: WebClient, seen: SeenEvents) -> None:
         self.services = services
         self.client = client
+        self.seen = seen
+
+    def first_delivery(self, body: dict) -> bool:
+        """False for a redelivered event: checked first thing in every event listener, after the ack
+        (a write on the ack path would queue acks behind the database's write lock)."""
+        event_id = body.get("event_id")
+        return not event_id or self.seen.first_delivery(str(event_id))
 
     # -- registration ---------------------------------------------------------------------
 
@@ -297,21 +301,25 @@ class SlackBot:
 
     def _conversations(self, app: App) -> None:
         @app.event("app_mention")
-        def mention(event: dict, context: dict) -> None:
+        def mention(body: dict, event: dict, context: dict) -> None:
+            if not self.first_delivery(body):
+                return
             text = event.get("text", "").replace(f"<@{context.get('bot_user_id')}>", " ")
             thread = event.get("thread_ts") or event["ts"]
             self.converse(event, text, Place(channel_id=event["channel"], thread_id=thread, direct=False), thread)
 
         @app.event("message")
-        def direct_message(event: dict) -> None:
+        def direct_message(body: dict, event: dict) -> None:
             if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
                 return  # edits, joins, bot posts, other channels: not questions
+            if not self.first_delivery(body):
+                return
             thread = event.get("thread_ts")
             self.converse(event, event.get("text", ""), Place(channel_id=event["channel"], thread_id=thread), thread)
 
         @app.event("app_home_opened")
-        def home(event: dict) -> None:
-            if event.get("tab") == "home":
+        def home(body: dict, event: dict) -> None:
+            if event.get("tab") == "home" and self.first_delivery(body):
                 self.publish_home(event["user"])
 
         @app.command("/policy")
