@@ -16,8 +16,9 @@ from typing import Any
 import click
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from handlers.second_opinion import DraftReviewer, draft_error, findings_reply
-from knowledge.review.models import DraftInput, Review
+from handlers.second_opinion import draft_error, findings_reply
+from knowledge.review import DraftInput, Review
+from knowledge.review.evaluate import DraftReviewer, evaluate_drafts
 
 from bot.config import load_settings
 from bot.services import Services
@@ -40,6 +41,19 @@ class DraftItem(BaseModel):
             contains_learner_images=self.learner_images,
             permission_checked=self.permission_checked,
         )
+
+
+class EvalItem(BaseModel):
+    """What `evaluate_drafts` reads from each item of an eval-drafts file, checked up front."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    text: str
+    risky: bool
+    reasons: list[str] = []
+    target: str | None = None
+    contains_learner_images: bool | None = None
+    permission_checked: bool | None = None
 
 
 def reviewer() -> DraftReviewer:
@@ -141,10 +155,16 @@ def review(
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 def eval_drafts(file: Path) -> None:
     """Score the draft checker against a file shaped like data/eval/drafts_dev.json."""
-    from knowledge.review.evaluate import evaluate_drafts
-
     from bot.cli import load_eval_items
 
-    report = evaluate_drafts(reviewer(), load_eval_items(file))
+    items = load_eval_items(file)
+    for number, item in enumerate(items, 1):
+        try:
+            EvalItem.model_validate(item)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(part) for part in error["loc"])
+            raise click.ClickException(f"{file}: item {number}: {where}: {error['msg']}") from None
+    report = evaluate_drafts(reviewer(), items)
     for line in report.summary_lines():
         click.echo(line)

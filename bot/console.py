@@ -20,7 +20,7 @@ from handlers import actions, messages, report, second_opinion
 from handlers.ask import ask, feedback, pass_to_owner
 from handlers.incident_models import Category, ReportForm, form_errors
 from handlers.models import Actor, Button, Place, Question, Reply
-from knowledge.review.models import DraftInput
+from knowledge.review import DraftInput
 
 from bot.config import ConfigError
 from bot.delivery import OutboundMessage

@@ -27,7 +27,7 @@ from handlers import messages
 from handlers.incident_models import Event, Notice, NotStored
 from handlers.models import Actor, Reply
 from handlers.second_opinion import ReviewRequest
-from knowledge.review.models import DraftInput, Finding
+from knowledge.review import DraftInput, Finding
 
 from bot import audit, outbox
 from bot.config import ConfigError, Settings

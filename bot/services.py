@@ -12,9 +12,11 @@ from bot.store import Store
 
 if TYPE_CHECKING:
     from knowledge import KnowledgeBase
+    from knowledge.review import Cite, Reviewer
 
     from bot.incidents import IncidentDB
     from bot.outbox import Outbox
+    from bot.reviews import ReviewDB
     from bot.roles import SltRoster
     from bot.routing import Routing
 
@@ -57,6 +59,7 @@ class Services:
 
         worker = Outbox(self.store)
         worker.periodic.append(lambda: Reminders(self.incidents, self.settings.reminder_hours).run())
+        worker.periodic.append(lambda: self.reviews.remind(self.settings.reminder_hours))
         return worker
 
     @cached_property
@@ -64,6 +67,17 @@ class Services:
         from bot.incidents import IncidentDB
 
         return IncidentDB(self.store, self.routing, self.outbox)
+
+    @cached_property
+    def reviewer(self) -> Reviewer:
+        """The draft checker; the do-not-publish list's path and contents are never logged."""
+        return load_reviewer(self.settings, cite=self.kb.find_passage)
+
+    @cached_property
+    def reviews(self) -> ReviewDB:
+        from bot.reviews import ReviewDB, approvals_channel
+
+        return ReviewDB(self.store, approvals_channel(self.settings), self.outbox)
 
     def close(self) -> None:
         if "outbox" in self.__dict__:
@@ -81,3 +95,21 @@ def load_knowledge(settings: Settings) -> KnowledgeBase:
     except (OSError, ValueError) as exc:
         raise ConfigError(f"STAFFBOT_POLICIES: {exc}") from exc
     return kb
+
+
+def load_reviewer(settings: Settings, cite: Cite | None = None) -> Reviewer:
+    """Build the draft reviewer, failing with one clear line; the do-not-publish list is never named."""
+    from knowledge.review import Reviewer
+
+    secret = settings.do_not_publish_path
+    try:
+        return Reviewer.from_folder(settings.review_rules_dir, secret, cite)
+    except OSError as exc:
+        if secret is not None and exc.filename == str(secret):
+            reason = f"the do-not-publish list can't be read ({exc.strerror})"
+            raise ConfigError(f"STAFFBOT_DO_NOT_PUBLISH: {reason}") from None
+        raise ConfigError(f"STAFFBOT_REVIEW_RULES: cannot read {exc.filename}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError("STAFFBOT_DO_NOT_PUBLISH: the do-not-publish list is not UTF-8 text") from None
+    except ValueError as exc:  # RulesError
+        raise ConfigError(f"STAFFBOT_REVIEW_RULES: {exc}") from None

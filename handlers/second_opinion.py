@@ -38,7 +38,8 @@ from handlers import actions, messages
 from handlers.incident_models import Event, Notice, NotStored, SltCheck
 from handlers.models import Actor, Button, Fact, Passage, Reply
 from handlers.report import Submission, age, stamp, utcnow, who
-from knowledge.review.models import DraftInput, Finding, Review
+from knowledge.review import DraftInput, Finding, Review
+from knowledge.review.evaluate import DraftReviewer
 
 MAX_DRAFT_CHARS = 40_000
 MAX_COMMENT_CHARS = 3000
@@ -80,10 +81,6 @@ class DecisionOutcome(BaseModel):
     request: ReviewRequest | None = None
     notices: list[Notice] = []
     changed: bool = False
-
-
-class DraftReviewer(Protocol):
-    def review(self, draft: DraftInput) -> Review: ...
 
 
 class ReviewBook(Protocol):
@@ -159,7 +156,7 @@ def send_button() -> Button:
 
 
 def check_draft(actor: Actor, draft: DraftInput, reviewer: DraftReviewer) -> Reply:
-    """The findings for the requester's eyes only, always with the button to ask SLT."""
+    """The findings for `actor`'s eyes only, always with the button to ask SLT (even when nothing was found)."""
     error = draft_error(draft)
     if error:
         return _private("error", error)
@@ -292,6 +289,8 @@ def decide(
         return _refuse(book, ref, actor, messages.REVIEW_SLT_ONLY, f"{action}: not SLT")
     if actor.key == request.requester.key:
         return _refuse(book, ref, actor, messages.REVIEW_OWN_REQUEST, f"{action}: own request")
+    if request.status != "pending":
+        return _refuse(book, ref, actor, _already(request), f"{action}: already {request.status}")
     comment = (comment or "").strip()
     if action in COMMENT_REQUIRED and not comment:
         prompt = messages.REVIEW_COMMENT_PROMPTS[action]
@@ -300,8 +299,6 @@ def decide(
         return DecisionOutcome(
             reply=_private("error", messages.REVIEW_COMMENT_TOO_LONG.format(limit=MAX_COMMENT_CHARS))
         )
-    if request.status != "pending":
-        return _refuse(book, ref, actor, _already(request), f"{action}: already {request.status}")
     status = DECISIONS[action]
     decided = {"status": status, "decided_by": who(actor), "decided_at": now.replace(microsecond=0), "comment": comment}
     after = request.model_copy(update=decided)

@@ -104,6 +104,13 @@ def test_an_empty_draft_or_unreadable_batch_is_one_clear_error(tmp_path):
     assert result.exit_code == 1 and "cannot read" in result.output and "Traceback" not in result.output
 
 
+def test_eval_drafts_names_the_bad_item(tmp_path):
+    bad = tmp_path / "drafts.json"
+    bad.write_text(json.dumps([{"text": "fine", "risky": False}, {"text": "x", "risky": "yes"}]), encoding="utf-8")
+    result = run("eval-drafts", str(bad))
+    assert result.exit_code == 1 and f"{bad}: item 2: risky: Input should be a valid boolean" in result.output
+
+
 def test_main_turns_errors_into_one_stderr_line(capsys, tmp_path):
     assert main(["review", ""]) == 1
     err = capsys.readouterr().err
@@ -113,6 +120,8 @@ def test_main_turns_errors_into_one_stderr_line(capsys, tmp_path):
     assert main(["eval-drafts", str(bad)]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"staffbot: error: cannot read {bad}") and err.count("\n") == 1
+    assert main(["review", "--colour", "x"]) == 2
+    assert capsys.readouterr().err == "staffbot: error: No such option '--colour'.\n"
 
 
 def test_eval_drafts_prints_the_scores():
@@ -123,7 +132,17 @@ def test_eval_drafts_prints_the_scores():
     assert "personal_opinion" in text
 
 
-@pytest.mark.parametrize("content", ["{oops", '{"a": 1}', "[1, 2]"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{oops",
+        '{"a": 1}',
+        "[1, 2]",
+        '[{"text": "hi"}]',
+        '[{"text": "hi", "risky": "yes"}]',
+        '[{"text": 3, "risky": true}]',
+    ],
+)
 def test_eval_drafts_refuses_a_malformed_file(tmp_path, content):
     bad = tmp_path / "drafts.json"
     bad.write_text(content, encoding="utf-8")

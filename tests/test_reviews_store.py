@@ -14,7 +14,7 @@ from bot.store import Store
 from handlers.incident_models import Event, Notice, NotStored
 from handlers.models import Actor, Reply
 from handlers.second_opinion import ReviewRequest
-from knowledge.review.models import DraftInput, Finding, Span
+from knowledge.review import DraftInput, Finding, Span
 
 ANN = Actor(platform="teams", user_id="aad-1", name="Ann")
 HEAD = Actor(platform="teams", user_id="aad-2", name="Head")
