@@ -54,14 +54,9 @@ class RuleSet:
     cues: tuple[CueRule, ...]
     policies: Mapping[str, str]
     tables: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    macros: Mapping[str, str] = field(default_factory=dict)
 
     def table(self, name: str) -> Mapping[str, Any]:
         return self.tables.get(name, {})
-
-    def compile(self, patterns: Iterable[str]) -> re.Pattern[str] | None:
-        """One case-insensitive regex for a list of patterns (macros expanded), or None."""
-        return compile_patterns(patterns, self.macros)
 
 
 def expand(pattern: str, macros: Mapping[str, str]) -> str:
@@ -114,7 +109,7 @@ def load_rules(folder: Path) -> RuleSet:
         tables.update({k: v for k, v in data.items() if isinstance(v, dict)})
         for n, rule in enumerate(data.get("rules", []), start=1):
             cues.append(_cue_rule(rule, reason, policy, macros, f"{stem}.toml rule {n}"))
-    return RuleSet(cues=tuple(cues), policies=policies, tables=tables, macros=macros)
+    return RuleSet(cues=tuple(cues), policies=policies, tables=tables)
 
 
 def _read(path: Path) -> dict[str, Any]:
