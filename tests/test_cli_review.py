@@ -41,9 +41,19 @@ def test_review_json_has_exactly_the_documented_shape():
 
 
 def test_review_options_describe_the_post():
-    result = run("review", "--json", "--account", "@Oakfield", "--learner-images", "--no-permission-checked", FINE)
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["verdict"] in ("fine", "check")
+    photo = FINE + " [Attached: photo of the pupils with their bags]"
+    unchecked = run("review", "--json", "--account", "@Oakfield", "--learner-images", "--no-permission-checked", photo)
+    assert unchecked.exit_code == 0, unchecked.output
+    assert [f["reason"] for f in json.loads(unchecked.output)["findings"]] == ["image_permission"]
+    checked = run("review", "--json", "--learner-images", "--permission-checked", photo)
+    assert json.loads(checked.output) == {"verdict": "fine", "findings": []}
+
+
+def test_a_broken_rules_folder_is_one_line_naming_the_setting(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("STAFFBOT_REVIEW_RULES", str(tmp_path / "nowhere"))
+    assert main(["review", FINE]) == 2
+    expected = f"staffbot: error: STAFFBOT_REVIEW_RULES: no rules files in {tmp_path / 'nowhere'}\n"
+    assert capsys.readouterr().err == expected
 
 
 def test_batch_prints_one_result_per_line_in_order_and_flags_bad_lines(tmp_path):
