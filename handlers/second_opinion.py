@@ -334,8 +334,7 @@ def view_draft(actor: Actor, reference: str, book: ReviewBook, roster: SltCheck)
     if request is None:
         return _private("error", messages.REVIEW_UNKNOWN)
     if not roster.is_slt(actor):
-        _refuse(book, request.reference, actor, messages.REVIEW_SLT_ONLY, "view: not SLT")
-        return _private("error", messages.REVIEW_SLT_ONLY)
+        return _refuse(book, request.reference, actor, messages.REVIEW_SLT_ONLY, "view: not SLT").reply
     book.log(request.reference, Event(action="viewed", actor=actor))
     return Reply(
         kind="review",
