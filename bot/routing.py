@@ -8,13 +8,13 @@ file's comments for the format.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from handlers.incident_models import Category
+from knowledge.toml import tomllib
 
 from bot.config import ConfigError, Settings
 

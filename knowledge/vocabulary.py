@@ -8,11 +8,11 @@ stem sequences so "kids", "kid's" and "Kids" all match the same entry.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from knowledge.text import STOP_WORDS, stem, words
+from knowledge.toml import tomllib
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "vocabulary.toml"
 

@@ -278,7 +278,7 @@ def check_and_send(teams: TeamsHarness, services: Services, draft: str) -> str:
     assert send["data"]["value"] == nonce
     teams.post(teams.activity(value=send["data"], reply_to="so-check"))
     services.outbox.run_pending()
-    return services.store.db.execute("select reference from reviews").fetchone()[0]
+    return services.store.db.execute("select reference from review_requests").fetchone()[0]
 
 
 def test_second_opinion_approved_by_slt(teams: TeamsHarness, services: Services) -> None:

@@ -9,7 +9,6 @@ tables read by the specialised detectors (`[contacts]`, `[links]`, `[learners]`,
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from knowledge.review.models import REASONS
+from knowledge.toml import tomllib
 
 Where = Literal["all", "reply", "media", "bracket"]
 Within = Literal["sentence", "draft"]
