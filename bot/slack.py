@@ -8,7 +8,9 @@ Listeners follow bolt's model: registered by decorators, `ack()` first, slow wor
 it (events are acknowledged by bolt before the listener runs). A redelivered event
 (`X-Slack-Retry-Num`, same `event_id`) is dropped: each event listener first records the
 event id in SQLite (insert-or-ignore on a UNIQUE key) and does nothing if it was there,
-so a retry never answers twice. Report modals
+so a retry never answers twice. Messages in the opt-in drafting channels
+(STAFFBOT_DRAFTING_CHANNELS) are checked by the draft reviewer and a flagged one gets a
+gentle thread reply suggesting a second opinion, once per message. Report modals
 are the exception to "ack first": the report is stored (milliseconds) before the ack so
 the ack can say whether it was received, with the form's own errors if not.
 """
@@ -23,7 +25,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from slack_bolt import App
@@ -49,10 +51,11 @@ from bot.services import Services
 from bot.store import Store
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # What the app handles; manifest.json must name exactly these (tests/test_slack_manifest.py).
 COMMANDS = ("/policy", "/report", "/secondopinion")
-EVENTS = ("app_mention", "message.im", "app_home_opened")
+EVENTS = ("app_mention", "message.im", "message.channels", "message.groups", "app_home_opened")
 SECOND_OPINION_SHORTCUT = "second_opinion_shortcut"
 SHORTCUTS = (SECOND_OPINION_SHORTCUT,)
 EVENTS_PATH = "/slack/events"
@@ -69,6 +72,9 @@ USERGROUP_TTL_SECONDS = 60.0
 LISTENER_THREADS = 64
 HTTP_THREADS = 32
 EVENT_MEMORY_SECONDS = 24 * 3600
+FAILED_SHOWN = 20  # failed deliveries listed on an SLT member's Home tab, newest first
+MESSAGE_TS = re.compile(r"^\d+\.\d+$")
+ANSWERED_SUBTYPES = (None, "file_share")  # a new message, with or without a file; not edits, joins, bots
 
 
 def pressed(*names: str) -> re.Pattern[str]:
@@ -284,6 +290,7 @@ class SlackBot:
         self.services = services
         self.client = client
         self.seen = seen
+        self.drafting = slack_channels(services.settings.drafting_channels)
 
     def first_delivery(self, body: dict) -> bool:
         """False for a redelivered event: checked first thing in every event listener, after the ack
@@ -304,18 +311,21 @@ class SlackBot:
         def mention(body: dict, event: dict, context: dict) -> None:
             if not self.first_delivery(body):
                 return
-            text = event.get("text", "").replace(f"<@{context.get('bot_user_id')}>", " ")
+            text = blocks.unescape(event.get("text", "").replace(f"<@{context.get('bot_user_id')}>", " "))
             thread = event.get("thread_ts") or event["ts"]
             self.converse(event, text, Place(channel_id=event["channel"], thread_id=thread, direct=False), thread)
 
         @app.event("message")
-        def direct_message(body: dict, event: dict) -> None:
-            if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
-                return  # edits, joins, bot posts, other channels: not questions
-            if not self.first_delivery(body):
+        def message(body: dict, event: dict, context: dict) -> None:
+            if event.get("subtype") not in ANSWERED_SUBTYPES or event.get("bot_id"):
                 return
-            thread = event.get("thread_ts")
-            self.converse(event, event.get("text", ""), Place(channel_id=event["channel"], thread_id=thread), thread)
+            if event.get("channel_type") == "im":
+                if self.first_delivery(body):
+                    thread = event.get("thread_ts")
+                    text = blocks.unescape(event.get("text", ""))
+                    self.converse(event, text, Place(channel_id=event["channel"], thread_id=thread), thread)
+            elif self.is_draft(event, context.get("bot_user_id")) and self.first_delivery(body):
+                self.suggest_second_opinion(event)
 
         @app.event("app_home_opened")
         def home(body: dict, event: dict) -> None:
@@ -326,7 +336,7 @@ class SlackBot:
         def policy(ack: Callable, command: dict, respond: Callable) -> None:
             ack()
             with apologising(lambda r: respond(response_type="ephemeral", **blocks.message(r))):
-                text = command.get("text", "").strip()
+                text = blocks.unescape(command.get("text", "")).strip()
                 if text.lower() in ("", "help"):
                     reply = blocks.help_reply()
                 else:
@@ -406,7 +416,7 @@ class SlackBot:
         @app.command("/report")
         def report_command(ack: Callable, command: dict, respond: Callable) -> None:
             ack()
-            text = command.get("text", "").strip()
+            text = blocks.unescape(command.get("text", "")).strip()
             if text.lower() == "status":
                 with apologising(lambda r: respond(response_type="ephemeral", **blocks.message(r))):
                     reply = self.with_incidents(lambda book: report.reports_for(actor_of(command), book))
@@ -474,18 +484,22 @@ class SlackBot:
         @app.command("/secondopinion")
         def second_opinion_command(ack: Callable, command: dict) -> None:
             ack()
-            self.open_modal(command, blocks.second_opinion_modal(DraftInput(text=command.get("text", "").strip())))
+            text = blocks.unescape(command.get("text", "")).strip()
+            self.open_modal(command, blocks.second_opinion_modal(DraftInput(text=text)))
 
         @app.shortcut(SECOND_OPINION_SHORTCUT)
         def second_opinion_shortcut(ack: Callable, body: dict) -> None:
             ack()
-            text = (body.get("message") or {}).get("text", "")
+            text = blocks.unescape((body.get("message") or {}).get("text", ""))
             self.open_modal(body, blocks.second_opinion_modal(DraftInput(text=text)))
 
         @app.action(pressed(actions.OPEN_SECOND_OPINION))
-        def second_opinion_button(ack: Callable, body: dict) -> None:
-            ack()
-            self.open_modal(body, blocks.second_opinion_modal())
+        def second_opinion_button(ack: Callable, body: dict, action: dict) -> None:
+            ack()  # the modal must open within the trigger's 3 s: fetch a drafting channel's message after
+            view_id = self.open_modal(body, blocks.second_opinion_modal())
+            text = self.drafting_message(body, action.get("value", ""))
+            if view_id and text:
+                self.client.views_update(view_id=view_id, view=blocks.second_opinion_modal(DraftInput(text=text)))
 
         @app.view(blocks.CHECK_CALLBACK)
         def check(ack: Callable, body: dict, view: dict) -> None:
@@ -543,6 +557,39 @@ class SlackBot:
                 ack(response_action="update", view=blocks.result_view(outcome.reply, messages.REVIEW_TITLE))
 
     # -- the work -------------------------------------------------------------------------
+
+    def is_draft(self, event: dict, bot_user_id: str | None) -> bool:
+        """A new top-level message in a drafting channel that is not a question to the bot (mentions are answered)."""
+        return (
+            event.get("channel") in self.drafting
+            and not event.get("thread_ts")
+            and f"<@{bot_user_id}>" not in event.get("text", "")
+        )
+
+    def suggest_second_opinion(self, event: dict) -> None:
+        """Reply in the message's thread when the reviewer flags it (the handler makes it once per message)."""
+        channel, ts = event["channel"], event["ts"]
+        try:
+            reviewer, book = self.services.reviewer, self.services.reviews
+        except ConfigError as exc:
+            log.warning("drafting channels are on, but second opinions are not set up: %s", exc)
+            return
+        text = blocks.unescape(event.get("text", ""))
+        suggestion = second_opinion.suggest_for_message(channel, ts, text, reviewer, book, self.drafting)
+        if suggestion is not None:
+            self.client.chat_postMessage(channel=channel, thread_ts=ts, **blocks.message(suggestion))
+
+    def drafting_message(self, body: dict, ts: str) -> str | None:
+        """The text of the drafting-channel message a suggestion's button names (value: its ts), or None."""
+        channel = (body.get("channel") or {}).get("id")
+        if channel not in self.drafting or not MESSAGE_TS.match(ts):
+            return None  # e.g. the button under an answer, whose value is a question id
+        try:
+            found = self.client.conversations_replies(channel=channel, ts=ts, limit=1).get("messages") or []
+        except SlackApiError as exc:
+            log.warning("could not read the drafted message: %s", exc.response.get("error"))
+            return None
+        return next((blocks.unescape(m.get("text", "")) for m in found if m.get("ts") == ts), None)
 
     def decide(self, actor: Actor, reference: str, action: str, comment: str | None) -> DecisionOutcome:
         return second_opinion.decide(actor, reference, action, comment, self.services.reviews, self.services.roster)
@@ -653,20 +700,15 @@ class SlackBot:
         return keyed
 
     def publish_home(self, user_id: str) -> None:
+        """The Home tab: the person's own reports and requests; for SLT also both queues and failed deliveries."""
         actor = Actor(platform="slack", user_id=user_id)
+        roster = self.services.roster
+        book = configured(lambda: self.services.incidents)
+        reviews = configured(lambda: self.services.reviews)
         parts: list[Reply] = []
-        try:
-            book = self.services.incidents
-        except ConfigError:
-            book = None
         if book is not None:
             parts.append(report.reports_for(actor, book))
-            if self.services.roster.is_slt(actor):
-                parts.append(report.open_incidents(actor, book, self.services.roster))
-        try:
-            requests = self.services.reviews.requested_by(actor)
-        except ConfigError:
-            requests = []
+        requests = reviews.requested_by(actor) if reviews is not None else []
         if requests:
             now = report.utcnow()
             facts = [
@@ -674,4 +716,41 @@ class SlackBot:
                 for r in requests
             ]
             parts.append(Reply(kind="info", title=messages.MY_REQUESTS_TITLE, facts=facts, private=True))
+        if roster.is_slt(actor):
+            if book is not None:
+                parts.append(report.open_incidents(actor, book, roster))
+            if reviews is not None:
+                parts.append(second_opinion.awaiting_decision(actor, reviews, roster))
+            failed = self.services.outbox.failed()
+            if failed:
+                parts.append(failed_deliveries(failed))
         self.client.views_publish(user_id=user_id, view=blocks.home_view(parts))
+
+
+def configured(build: Callable[[], T]) -> T | None:
+    """A service that needs settings (reports, second opinions), or None when they are not set up."""
+    try:
+        return build()
+    except ConfigError:
+        return None
+
+
+def failed_deliveries(jobs: list[dict]) -> Reply:
+    """The outbox jobs that will not be retried (newest first): who runs the bot must see them."""
+    facts = [
+        Fact(
+            label=job["subject"] or f"message {job['id']}",
+            value=f"{job['kind']} to {job['platform']}:{job['destination']}: {job['last_error']} ({job['created_at']})",
+        )
+        for job in reversed(jobs[-FAILED_SHOWN:])
+    ]
+    return Reply(kind="error", title=messages.FAILED_DELIVERIES_TITLE, text=messages.FAILED_DELIVERIES, facts=facts)
+
+
+def slack_channels(ids: list[str]) -> frozenset[str]:
+    """Slack channel ids from a setting that may also name other platforms' ("C0123", "slack:C0123")."""
+    try:
+        found = [parse_destination(value) for value in ids]
+    except ValueError as exc:
+        raise ConfigError(f"STAFFBOT_DRAFTING_CHANNELS: {exc}") from None
+    return frozenset(d.id for d in found if d.platform == "slack")  # type: ignore[union-attr]

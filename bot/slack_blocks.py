@@ -50,6 +50,15 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def unescape(text: str) -> str:
+    """What the person typed, from Slack's encoding of message text (`&amp;` etc.), so it is not escaped twice.
+
+    Slack's own markup (`<@U123>`, `<!channel>`, `<https://x|label>`) stays as it is: it is
+    ordinary text to the handlers and `escape()` neutralises it wherever it is echoed.
+    """
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def clip(text: str, limit: int) -> str:
     """`text` cut to `limit` characters with an ellipsis, never inside an `&amp;`-style entity."""
     if len(text) <= limit:

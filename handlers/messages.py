@@ -241,6 +241,16 @@ def requester_decision(reference: str, status: str, by: str) -> str:
 def review_reminder(reference: str, hours: float) -> str:
     return f"Reminder: {reference} has been waiting for a decision for {hours:g} working hours."
 
+
+PENDING_REVIEWS_TITLE = "Drafts waiting for a decision"
+NO_PENDING_REVIEWS = "No drafts are waiting for a decision."
+FAILED_DELIVERIES_TITLE = "Messages I couldn't deliver"
+FAILED_DELIVERIES = (
+    "The chat platform refused these for good, so I stopped retrying; the reports and requests themselves "
+    "are stored. The usual cause is that the bot is not in the channel (invite it) or a channel id in the "
+    "settings or routing.toml is wrong. `staffbot incidents show REF` has the full record."
+)
+
 # Draft review reasons (knowledge.review.models.Reason) in plain words.
 REASONS = {
     "learner_identification": "It could identify a learner (a full name, or a name with a photo or class)",

@@ -20,6 +20,8 @@ API for the platform adapters (Slack, Teams, console):
   update of the SLT post, the thread reply and the requester's DM are queued with it.
 - `view_draft(actor, reference, book, roster)`: the whole draft, privately, for SLT
   (`actions.SO_VIEW`; the channel post shows at most `POST_DRAFT_CHARS`).
+- `awaiting_decision(actor, book, roster)`: the undecided requests with their age, for
+  SLT only (App Home), each with its `actions.SO_VIEW` button.
 - `suggest_for_message(channel, message_id, text, reviewer, book, drafting_channels)`: a
   gentle thread reply suggesting a second opinion when a message in an opt-in drafting
   channel is flagged, once per message; None otherwise.
@@ -111,6 +113,10 @@ class ReviewBook(Protocol):
 
     def log(self, reference: str, event: Event) -> None:
         """Append an audit row that changes nothing: viewed, refused."""
+        ...
+
+    def pending(self) -> list[tuple[ReviewRequest, datetime | None]]:
+        """Undecided requests, oldest first, each with when it was last reminded about."""
         ...
 
     def remember_suggestion(self, channel: str, message_id: str) -> bool:
@@ -343,6 +349,22 @@ def view_draft(actor: Actor, reference: str, book: ReviewBook, roster: SltCheck)
         facts=draft_facts(request, utcnow()),
         private=True,
     )
+
+
+def awaiting_decision(actor: Actor, book: ReviewBook, roster: SltCheck, now: datetime | None = None) -> Reply:
+    """The SLT queue of undecided requests (oldest first) with their age; refused to anyone else."""
+    if not roster.is_slt(actor):
+        return _private("error", messages.REVIEW_SLT_ONLY)
+    now = now or utcnow()
+    queue = [request for request, _ in book.pending()]
+    if not queue:
+        return _private("info", messages.NO_PENDING_REVIEWS, messages.PENDING_REVIEWS_TITLE)
+    facts = [
+        Fact(label=r.reference, value=f"{who(r.requester)} — {len(r.findings)} finding(s) — {age(r.created_at, now)}")
+        for r in queue
+    ]
+    buttons = [Button(action=actions.SO_VIEW, label=f"View {r.reference}", value=r.reference) for r in queue]
+    return Reply(kind="info", title=messages.PENDING_REVIEWS_TITLE, facts=facts, buttons=buttons, private=True)
 
 
 def suggest_for_message(

@@ -2,7 +2,8 @@
 
 `FakeSlack` answers the Web API methods the bot calls (and `response_url` posts under
 /response/) on 127.0.0.1:0, records every call with its body, and can be told to fail a
-method with a status (500, or 429 with Retry-After) for the next N calls. `SlackBot`
+method for the next N calls: with an HTTP status (500, or 429 with Retry-After), or with
+one of Slack's own errors on HTTP 200 (`channel_not_found`). `SlackBot`
 is the app started exactly as `staffbot serve slack` starts it (HTTP, port 0), and
 `send_*` helpers POST signed events, commands, button clicks and modal submissions.
 Listeners run after the ack on bolt's threads, so `FakeSlack.wait_for` polls the
@@ -19,6 +20,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -66,6 +68,7 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, Failure] = field(default_factory=dict)
     usergroup: list[str] = field(default_factory=list)
+    channel_messages: dict[tuple[str, str], str] = field(default_factory=dict)  # (channel, ts) -> text
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
     ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -114,10 +117,12 @@ class FakeSlack:
 
     # -- behaviour --------------------------------------------------------------------------
 
-    def fail(self, method: str, times: int, status: int = 500, retry_after: int | None = None) -> None:
-        """Make the next `times` calls of `method` fail with `status` (429s carry Retry-After)."""
-        self.failures[method] = Failure(times=times, status=status, retry_after=retry_after,
-                                        error="ratelimited" if status == 429 else "internal_error")
+    def fail(
+        self, method: str, times: int, status: int = 500, retry_after: int | None = None, error: str | None = None
+    ) -> None:
+        """Make the next `times` calls of `method` fail with `status` (429s carry Retry-After) and `error`."""
+        default = "ratelimited" if status == 429 else "internal_error"
+        self.failures[method] = Failure(times=times, status=status, retry_after=retry_after, error=error or default)
 
     def handle(self, path: str, content_type: str, raw: str) -> tuple[int, dict[str, str], str]:
         parsed = urllib.parse.urlparse(path)
@@ -163,6 +168,11 @@ class FakeSlack:
             return {"ok": True, "channel": {"id": "D" + str(body.get("users", ""))}}
         if method == "usergroups.users.list":
             return {"ok": True, "users": list(self.usergroup)}
+        if method == "conversations.replies":
+            text = self.channel_messages.get((body.get("channel", ""), body.get("ts", "")))
+            if text is None:
+                return {"ok": False, "error": "thread_not_found"}
+            return {"ok": True, "messages": [{"type": "message", "ts": body["ts"], "text": text}]}
         return {"ok": True}
 
     # -- what happened ----------------------------------------------------------------------
@@ -183,6 +193,14 @@ class FakeSlack:
                 assert len(found) >= count, f"expected {count} {method} call(s), got {len(found)}: {self.calls}"
                 return found
             time.sleep(0.02)
+
+    def wait_until(self, condition: Callable[[], Any], timeout: float = WAIT_SECONDS) -> Any:
+        """`condition()` once it is truthy (fails after `timeout`): for effects that are not Web API calls."""
+        deadline = time.monotonic() + timeout
+        while not (result := condition()):
+            assert time.monotonic() < deadline, "condition not met in time"
+            time.sleep(0.02)
+        return result
 
     def settle(self, seconds: float = 0.3) -> None:
         """Give listeners that should NOT call anything a chance to (wrongly) do so."""
@@ -258,6 +276,16 @@ class SlackBot:
                  "ts": ts, "event_ts": ts, **extra}
         return self.send_event(event)
 
+    def channel_message(
+        self, text: str, *, channel: str, user: str = STAFF_USER, channel_type: str = "channel", **extra: Any
+    ) -> tuple[Response, str]:
+        """A message posted in a channel the bot is in (kept by the fake for conversations.replies); its ts."""
+        ts = f"1690000000.{next(self.ids):06d}"
+        self.fake.channel_messages[(channel, ts)] = text
+        event = {"type": "message", "channel_type": channel_type, "channel": channel, "user": user, "text": text,
+                 "ts": ts, "event_ts": ts, **extra}
+        return self.send_event(event), ts
+
     def command(self, command: str, text: str = "", *, user: str = STAFF_USER, channel: str = "CGENERAL") -> Response:
         form = {
             "team_id": "T111", "channel_id": channel, "user_id": user, "user_name": user.lower(),
@@ -324,16 +352,24 @@ def fake() -> Iterator[FakeSlack]:
 @pytest.fixture
 def slack(tmp_path: Path, fake: FakeSlack) -> Iterator[SlackBot]:
     """The bot as `staffbot serve slack` runs it, on a loopback port, with short outbox retries."""
-    services = Services(slack_settings(tmp_path, fake))
+    with serving(Services(slack_settings(tmp_path, fake)), fake) as bot:
+        yield bot
+
+
+@contextmanager
+def serving(services: Services, fake: FakeSlack) -> Iterator[SlackBot]:
+    """Serve `services` over HTTP as `staffbot serve slack` does (quick outbox retries); close them after."""
     services.__dict__["outbox"] = Outbox(services.store, backoff_base=0.05, backoff_cap=0.5, poll_interval=0.2)
     app = start_slack(services)
     server = http_server(app, host="127.0.0.1", port=0)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    yield SlackBot(url=f"http://127.0.0.1:{server.effective_port}/slack/events", services=services, fake=fake)
-    stop(server, thread)
-    app.listener_runner.listener_executor.shutdown(wait=True)  # no listener may outlive the database
-    services.close()
+    try:
+        yield SlackBot(url=f"http://127.0.0.1:{server.effective_port}/slack/events", services=services, fake=fake)
+    finally:
+        stop(server, thread)
+        app.listener_runner.listener_executor.shutdown(wait=True)  # no listener may outlive the database
+        services.close()
 
 
 def stop(server: Any, thread: threading.Thread) -> None:

@@ -18,6 +18,10 @@ EVENT_SAMPLES = {
     "app_mention": {"type": "app_mention", "text": "<@UBOT> help", "user": STAFF_USER, "ts": "1.2", "channel": "C1"},
     "message.im": {"type": "message", "channel_type": "im", "text": "help", "user": STAFF_USER, "ts": "1.3",
                    "channel": "D1"},
+    "message.channels": {"type": "message", "channel_type": "channel", "text": "Lunch?", "user": STAFF_USER,
+                         "ts": "1.4", "channel": "C1"},
+    "message.groups": {"type": "message", "channel_type": "group", "text": "Lunch?", "user": STAFF_USER,
+                       "ts": "1.5", "channel": "G1"},
     "app_home_opened": {"type": "app_home_opened", "user": STAFF_USER, "channel": "D1", "tab": "home"},
 }
 
@@ -29,13 +33,25 @@ def test_the_manifest_names_exactly_what_the_code_handles():
     assert set(EVENT_SAMPLES) == set(EVENTS)
 
 
+# The scope Slack requires before it delivers each event.
+EVENT_SCOPES = {
+    "app_mention": "app_mentions:read",
+    "message.im": "im:history",
+    "message.channels": "channels:history",
+    "message.groups": "groups:history",
+}
+
+
 def test_the_manifest_asks_for_home_tab_messages_interactivity_and_modest_scopes():
     assert FEATURES["app_home"]["home_tab_enabled"] and FEATURES["app_home"]["messages_tab_enabled"]
     assert MANIFEST["settings"]["interactivity"]["is_enabled"]
     assert "socket_mode_enabled" in MANIFEST["settings"]
     scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
-    assert {"commands", "chat:write", "app_mentions:read", "im:history"} <= scopes
-    assert not {s for s in scopes if s.endswith(":history") and s != "im:history"}  # reads no channel history
+    assert {"commands", "chat:write"} | {EVENT_SCOPES[e] for e in EVENTS if e in EVENT_SCOPES} <= scopes
+    # reading messages only where an event needs it: DMs, and channels the bot is invited to (drafting channels)
+    assert {s for s in scopes if s.endswith((":history", ":read")) and s != "usergroups:read"} == {
+        EVENT_SCOPES[e] for e in EVENTS if e in EVENT_SCOPES
+    }
     assert all(c["command"].islower() and len(c["description"]) <= 100 for c in FEATURES["slash_commands"])
 
 

@@ -106,6 +106,27 @@ def test_slack_failing_then_rate_limiting_then_recovering_gives_exactly_one_slt_
     assert slack.services.outbox.failed() == []
 
 
+def test_a_permanent_slack_error_on_the_slt_post_is_not_retried_but_audited_and_shown_to_slt(slack, fake):
+    fake.fail("chat.postMessage", times=5, status=200, error="not_in_channel")  # Slack's way: HTTP 200, ok false
+    reference = file_report(slack, fake)
+    [failed] = fake.wait_until(slack.services.outbox.failed)
+    assert (failed["subject"], failed["destination"], failed["last_error"]) == (reference, SLT_CHANNEL, "not_in_channel")
+    fake.settle()  # the outbox retries after 0.05 s: a retry would show up here
+    attempts = [c for c in fake.calls if c.method == "chat.postMessage" and c.body.get("_failed")]
+    assert len(attempts) == 1
+    assert slack.services.incidents.get(reference) is not None  # the report itself is kept
+    trail = slack.services.incidents.history(reference)
+    assert [t["action"] for t in trail] == ["created", "delivery_failed"]
+    assert "not_in_channel" in trail[-1]["detail"]
+    slack.send_event({"type": "app_home_opened", "user": SLT_USER, "channel": "D1", "tab": "home"})
+    [home] = fake.wait_for("views.publish")
+    shown = json.dumps(home.body["view"])
+    assert messages.FAILED_DELIVERIES_TITLE in shown and reference in shown and "not_in_channel" in shown
+    slack.send_event({"type": "app_home_opened", "user": STAFF_USER, "channel": "D1", "tab": "home"})
+    staff = fake.wait_for("views.publish", count=2)[-1]
+    assert messages.FAILED_DELIVERIES_TITLE not in json.dumps(staff.body["view"])
+
+
 def test_two_hundred_concurrent_reports_get_two_hundred_unique_references(slack, fake):
     view = open_report(slack, fake)
 

@@ -6,8 +6,12 @@ import json
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
-from slack_fake import SLT_CHANNEL, SLT_USER, SLT_USER_2, STAFF_USER, fake, slack, text_of  # noqa: F401
+import pytest
+from slack_fake import (  # noqa: F401
+    BOT_USER, SLT_CHANNEL, SLT_USER, SLT_USER_2, STAFF_USER, fake, serving, slack, slack_settings, text_of,
+)
 
+from bot.services import Services
 from handlers import actions, messages
 
 DRAFT = "Well done to Jamie Smith in 4B for winning the race! <!channel> <https://x.example|click>"
@@ -99,6 +103,33 @@ def test_two_simultaneous_decisions_record_one(slack, fake):
     assert len(fake.recorded("chat.postMessage", where=lambda c: c.body["channel"] == STAFF_USER)) == 1
 
 
+def open_home(slack, fake, user: str) -> dict:
+    before = len(fake.recorded("views.publish"))
+    slack.send_event({"type": "app_home_opened", "user": user, "channel": "D1", "tab": "home"})
+    return fake.wait_for("views.publish", count=before + 1)[-1].body["view"]
+
+
+def test_app_home_shows_my_requests_and_slt_the_drafts_waiting_with_their_age(slack, fake):
+    reference = request(slack, fake)
+    mine = json.dumps(open_home(slack, fake, STAFF_USER))
+    assert messages.MY_REQUESTS_TITLE in mine and reference in mine and "Waiting for a decision" in mine
+    assert messages.PENDING_REVIEWS_TITLE not in mine  # not SLT
+    home = open_home(slack, fake, SLT_USER)
+    queue = json.dumps(home)
+    assert messages.PENDING_REVIEWS_TITLE in queue and "just now" in queue and "1 finding(s)" in queue
+    view = next(e for b in home["blocks"] if b["type"] == "actions" for e in b["elements"]
+                if e["action_id"].startswith(actions.SO_VIEW))
+    assert view["value"] == reference
+    slack.click(view["action_id"], reference, user=SLT_USER, view={"id": "VHOME", "type": "home"})
+    [full] = fake.wait_for("views.open", where=lambda c: messages.REVIEW_FULL_TITLE in text_of(c))
+    assert "&lt;!channel&gt;" in text_of(full) and "<!channel>" not in text_of(full)
+    assert slack.services.reviews.history(reference)[-1]["action"] == "viewed"
+    slack.click(actions.SO_APPROVE, reference, user=SLT_USER_2, channel=SLT_CHANNEL)
+    fake.wait_for("chat.postEphemeral")
+    after = json.dumps(open_home(slack, fake, SLT_USER))
+    assert messages.NO_PENDING_REVIEWS in after and reference not in after
+
+
 def test_the_message_shortcut_prefills_the_draft(slack, fake):
     payload = {
         "type": "message_action", "callback_id": "second_opinion_shortcut", "trigger_id": "t.1",
@@ -109,3 +140,88 @@ def test_the_message_shortcut_prefills_the_draft(slack, fake):
     slack.post(urllib.parse.urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
     [opened] = fake.wait_for("views.open")
     assert opened.body["view"]["blocks"][0]["element"]["initial_value"] == "Our trip to the zoo!"
+
+
+# -- opt-in drafting channels ---------------------------------------------------------------
+
+RISKY_POST = "Well done to Jamie Smith in 4B for winning the race! Fish &amp; chips for everyone after."
+FINE_POST = "Reminder: the school fair is on Saturday from 10am. Everyone welcome!"
+
+
+@pytest.fixture
+def drafting(tmp_path, fake):
+    """The bot with a public and a private drafting channel (and a Teams one, which Slack ignores)."""
+    settings = slack_settings(tmp_path, fake, STAFFBOT_DRAFTING_CHANNELS="CDRAFTS, slack:GDRAFTS, teams:19:x@thread.tacv2")
+    with serving(Services(settings), fake) as bot:
+        yield bot
+
+
+def suggestions(fake) -> list:
+    return fake.recorded("chat.postMessage", where=lambda c: messages.SUGGEST_SECOND_OPINION in text_of(c))
+
+
+def test_a_flagged_message_in_a_drafting_channel_gets_one_gentle_thread_reply(drafting, fake):
+    response, ts = drafting.channel_message(RISKY_POST, channel="CDRAFTS")
+    assert response.status == 200
+    [nudge] = fake.wait_for("chat.postMessage")
+    assert nudge.body["channel"] == "CDRAFTS" and nudge.body["thread_ts"] == ts
+    assert nudge.body["unfurl_links"] is False
+    [button] = [e for b in nudge.body["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert button["action_id"] == actions.OPEN_SECOND_OPINION and button["value"] == ts
+    assert "Jamie" not in text_of(nudge)  # the suggestion does not repeat the draft in the channel
+    event = {"type": "message", "channel_type": "channel", "channel": "CDRAFTS", "user": STAFF_USER,
+             "text": RISKY_POST, "ts": ts, "event_ts": ts}
+    drafting.send_event(event, event_id="EvRETRY", retry=1)  # Slack's retry of an event it never saw answered
+    drafting.send_event(event, event_id="EvRETRY", retry=2)
+    fake.settle()
+    assert len(fake.recorded("chat.postMessage")) == 1
+
+
+def test_private_drafting_channels_are_checked_too(drafting, fake):
+    _, ts = drafting.channel_message(RISKY_POST, channel="GDRAFTS", channel_type="group")
+    [nudge] = fake.wait_for("chat.postMessage")
+    assert (nudge.body["channel"], nudge.body["thread_ts"]) == ("GDRAFTS", ts)
+
+
+def test_fine_posts_other_channels_replies_bots_and_questions_get_no_suggestion(drafting, fake):
+    drafting.channel_message(FINE_POST, channel="CDRAFTS")
+    drafting.channel_message(RISKY_POST, channel="CSTAFFROOM")
+    drafting.channel_message(RISKY_POST, channel="CDRAFTS", thread_ts="1690000000.000001")
+    drafting.channel_message(RISKY_POST, channel="CDRAFTS", bot_id="BOTHER")
+    drafting.channel_message(RISKY_POST, channel="CDRAFTS", subtype="message_changed")
+    drafting.channel_message(f"<@{BOT_USER}> {RISKY_POST}", channel="CDRAFTS")  # a question: app_mention answers it
+    drafting.channel_message(RISKY_POST, channel="CDRAFTS")  # the one that is flagged
+    fake.wait_for("chat.postMessage")
+    fake.settle()
+    assert len(fake.recorded("chat.postMessage")) == 1
+    db = drafting.services.store.db
+    assert db.execute("select count(*) from draft_suggestions").fetchone()[0] == 1
+    # only the two new top-level posts in the drafting channel were looked at; nothing else is even remembered
+    assert db.execute("select count(*) from slack_events").fetchone()[0] == 2
+
+
+def test_the_suggestion_button_opens_the_form_with_the_message_as_typed(drafting, fake):
+    _, ts = drafting.channel_message(RISKY_POST, channel="CDRAFTS")
+    [nudge] = fake.wait_for("chat.postMessage")
+    drafting.click(actions.OPEN_SECOND_OPINION, ts, channel="CDRAFTS",
+                   message={"ts": "1700000000.000001", "thread_ts": ts, "blocks": nudge.body["blocks"]})
+    [opened] = fake.wait_for("views.open")
+    assert opened.body["view"]["callback_id"] == "second_opinion_check"
+    [update] = fake.wait_for("views.update")
+    [draft] = [b for b in update.body["view"]["blocks"] if b.get("block_id") == "draft"]
+    assert draft["element"]["initial_value"] == RISKY_POST.replace("&amp;", "&")
+    [read] = fake.recorded("conversations.replies")
+    assert (read.body["channel"], read.body["ts"]) == ("CDRAFTS", ts)
+
+
+def test_the_button_under_an_answer_opens_an_empty_form(slack, fake):
+    slack.direct_message("Should I reply to a parent complaint on the school Facebook page?")
+    [answer] = fake.wait_for("chat.postMessage")
+    button = next((e for b in answer.body["blocks"] if b["type"] == "actions" for e in b["elements"]
+                   if e["action_id"] == actions.OPEN_SECOND_OPINION), None)
+    assert button is not None, text_of(answer)
+    slack.click(actions.OPEN_SECOND_OPINION, button["value"], channel="DSTAFF")
+    [opened] = fake.wait_for("views.open")
+    assert opened.body["view"]["callback_id"] == "second_opinion_check"
+    fake.settle()
+    assert not fake.recorded("views.update") and not fake.recorded("conversations.replies")
