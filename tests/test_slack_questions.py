@@ -89,13 +89,17 @@ def test_a_retry_of_an_event_never_seen_is_handled(slack, fake):
 
 
 def test_mentions_and_links_in_a_question_are_not_echoed_live(slack, fake):
-    slack.mention(f"What is on the canteen menu on Tuesday? <!here> <@{SLT_USER}> <https://evil.example|click> & more")
+    # as Slack encodes it: markup stays markup, a typed "&" or "<" arrives as an entity
+    slack.mention(f"What is on the canteen menu on Tuesday? <!here> <@{SLT_USER}> <https://evil.example|click> "
+                  "&amp; more &lt;3")
     [post] = fake.wait_for("chat.postMessage")
     question_id = int(buttons(post)[actions.SEND_TO_OWNER]["value"])
+    assert slack.services.questions.question_text(question_id).endswith("<https://evil.example|click> & more <3")
     slack.click(actions.SEND_TO_OWNER, str(question_id), message=post.body | {"ts": "1700000000.000009"})
     [notice] = fake.wait_for("chat.postMessage", where=lambda c: c.body["channel"] == SLT_CHANNEL)
     notice_text = text_of(notice)
-    assert "&lt;!here&gt;" in notice_text and "&amp; more" in notice_text
+    assert "&lt;!here&gt;" in notice_text and "&amp; more &lt;3" in notice_text
+    assert "&amp;amp;" not in notice_text and "&amp;lt;" not in notice_text  # escaped once, not twice
     for live in ("<!here>", f"<@{SLT_USER}>", "<https://evil.example|click>"):
         assert live not in notice_text
 
