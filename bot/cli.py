@@ -6,21 +6,56 @@ are a contract, documented in the README.
 
 from __future__ import annotations
 
+import codecs
+import importlib
+import io
 import json
+import sqlite3
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.cli_incidents import incidents
-from bot.cli_review import eval_drafts, review
-from bot.cli_serve import serve
-from bot.cli_teams import teams, teams_package
-from bot.config import ConfigError, Settings, load_settings
+from handlers.models import Actor, Question
+
+from bot.config import ConfigError, load_settings
 from bot.services import Services
 from bot.store import StoreError
+
+if TYPE_CHECKING:
+    from knowledge import KnowledgeBase
+
+# Subcommands imported only when run, so `staffbot ask` never loads the reviewer, the
+# incident models or a chat platform SDK (see benchmarks/bench_startup.py).
+LAZY_COMMANDS = {
+    "incidents": "bot.cli_incidents:incidents",
+    "review": "bot.cli_review:review",
+    "eval-drafts": "bot.cli_review:eval_drafts",
+    "serve": "bot.cli_serve:serve",
+    "teams": "bot.cli_teams:teams",
+    "teams-package": "bot.cli_teams:teams_package",
+}
+
+MAX_LINE_BYTES = 64 * 1024  # a batch line longer than this is refused without reading it all
+CONSOLE_SLT_CHANNEL = "console:slt"  # `chat` trials need no SLT channel: they show SLT's side in the terminal
+NOT_UTF8 = "That question is not UTF-8 text; please type it in plain words."
+
+
+class LazyGroup(click.Group):
+    """A group whose `LAZY_COMMANDS` are imported on first use (click's documented pattern)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS:
+            module, _, name = LAZY_COMMANDS[cmd_name].partition(":")
+            command: click.Command = getattr(importlib.import_module(module), name)
+            return command
+        return super().get_command(ctx, cmd_name)
 
 policies_option = click.option(
     "--policies",
@@ -34,7 +69,15 @@ def make_services(policies: Path | None = None) -> Services:
     return Services(load_settings(**overrides))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def load_kb(services: Services) -> KnowledgeBase:
+    """The knowledge base, with a warning line on stderr for each document that could not be read."""
+    kb = services.kb
+    for problem in kb.problems:
+        click.echo(f"staffbot: warning: {problem}", err=True)
+    return kb
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="staffbot")
 def cli() -> None:
     """Staff guidance bot: policy answers, incident reports and second opinions.
@@ -48,28 +91,40 @@ def cli() -> None:
 @cli.command()
 @click.option("--slt", is_flag=True, help="Act as a member of SLT, to try the incident buttons.")
 def chat(slt: bool) -> None:
-    """Chat with the bot in this terminal, through the same handlers as Slack and Teams."""
+    """Chat with the bot in this terminal, through the same handlers as Slack and Teams.
+
+    Reports and second opinions made here are trials: they are stored, and what would go
+    to SLT is shown in the terminal, so no SLT channel needs to be configured.
+    """
     from bot.console import Console
 
     services = make_services()
-    services.kb  # load before the first prompt so problems show up front
+    if not services.settings.slt_channel:
+        services.settings = services.settings.model_copy(update={"slt_channel": CONSOLE_SLT_CHANNEL})
+    load_kb(services)  # load before the first prompt so problems show up front
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        sys.stdin.reconfigure(errors="surrogateescape")  # undecodable bytes get a polite reply, not a crash
     console = Console(services)
     if slt:
         services.roster.grant(console.actor)
     console.run()
 
 
-def answer_json(question: str, services: Services) -> dict[str, Any]:
-    """The `ask --json` object for one question (validated like chat input)."""
-    from handlers.models import Actor, Question
-
+def check_question(text: str) -> Question:
+    """The validated question; ValueError carries the sentence to show the person."""
+    if any("\udc80" <= ch <= "\udcff" for ch in text):  # bytes the OS could not decode (surrogateescape)
+        raise ValueError(NOT_UTF8)
     try:
-        text = Question(actor=Actor(platform="console", user_id="cli"), text=question).text
+        return Question(actor=Actor(platform="console", user_id="cli"), text=text)
     except ValidationError as exc:
-        return {"question": question[:200], "error": _first_error(exc)}
-    answer = services.kb.answer(text)
+        raise ValueError(first_error(exc)) from None
+
+
+def answer_json(question: Question, kb: KnowledgeBase) -> dict[str, Any]:
+    """The `ask --json` contract: exactly these keys, up to 3 matches best first, verbatim text."""
+    answer = kb.answer(question.text)
     return {
-        "question": text,
+        "question": question.text,
         "answered": answer.answered,
         "confidence": round(answer.confidence, 4),
         "matches": [
@@ -84,17 +139,44 @@ def answer_json(question: str, services: Services) -> dict[str, Any]:
     }
 
 
-def _first_error(exc: ValidationError) -> str:
+def first_error(exc: ValidationError) -> str:
     return str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
 
 
-def read_lines(path: Path) -> list[str]:
-    """Non-blank lines of a text file, undecodable bytes replaced so validation can name them."""
+def batch_lines(path: Path) -> Iterator[tuple[int, str, str | None]]:
+    """(line number, text, problem) for each non-blank line of `path`, read in bounded pieces.
+
+    A line over MAX_LINE_BYTES or not UTF-8 comes with its problem, so the caller reports
+    it in place and carries on with the next line; a file that can't be opened stops here.
+    """
     try:
-        raw = path.read_bytes()
+        handle = path.open("rb")
     except OSError as exc:
         raise click.ClickException(f"cannot read {path}: {exc.strerror}") from None
-    return [line for line in raw.decode("utf-8", errors="replace").splitlines() if line.strip()]
+    with handle:
+        number = 0
+        while raw := handle.readline(MAX_LINE_BYTES + 1):
+            number += 1
+            problem = None
+            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                while (rest := handle.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                    pass
+                problem = f"line is longer than {MAX_LINE_BYTES:,} bytes"
+            if number == 1:
+                raw = raw.removeprefix(codecs.BOM_UTF8)
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                text = ""
+                problem = problem or f"line is not UTF-8 text (byte {exc.start + 1})"
+            if problem or text.strip():
+                yield number, text.rstrip("\r\n"), problem
+
+
+def finish_batch(bad: int, total: int, outcome: str) -> None:
+    """After a batch: one stderr line and exit status 1 when any line was refused."""
+    if bad:
+        raise click.ClickException(f"{bad} of {total} lines could not be {outcome}; see their \"error\"")
 
 
 @cli.command()
@@ -113,42 +195,55 @@ def ask(question: str | None, as_json: bool, batch: Path | None, policies: Path 
         raise click.UsageError("give a QUESTION, or --batch FILE with one question per line")
     if batch is not None and question is not None:
         raise click.UsageError("give either a QUESTION or --batch FILE, not both")
-    services = make_services(policies)
+    if batch is not None and not as_json:
+        raise click.UsageError("--batch needs --json")
     if batch is not None:
-        if not as_json:
-            raise click.UsageError("--batch needs --json")
-        for line in read_lines(batch):
-            click.echo(json.dumps(answer_json(line, services), ensure_ascii=False))
+        ask_batch(batch, make_services(policies))
         return
     assert question is not None
-    if as_json:
-        result = answer_json(question, services)
-        if "error" in result:
-            raise click.ClickException(result["error"])
-        click.echo(json.dumps(result, ensure_ascii=False))
-        return
-    from bot.console import render_text
-    from handlers.ask import ask as ask_handler
-    from handlers.models import Actor, Question
-
     try:
-        q = Question(actor=Actor(platform="console", user_id="cli"), text=question)
-    except ValidationError as exc:
-        raise click.ClickException(_first_error(exc)) from None
-    click.echo(render_text(ask_handler(q, services.kb, services.questions).model_copy(update={"buttons": []})))
+        checked = check_question(question)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    services = make_services(policies)
+    if as_json:
+        click.echo(json.dumps(answer_json(checked, load_kb(services)), ensure_ascii=False))
+        return
+    from bot.plaintext import render_text
+    from handlers.ask import ask as ask_handler
+
+    reply = ask_handler(checked, load_kb(services), services.questions)
+    click.echo(render_text(reply.model_copy(update={"buttons": []})))
+
+
+def ask_batch(path: Path, services: Services) -> None:
+    """One JSON object per non-blank line, in order; a bad line gives {"line", "error"} in its place."""
+    kb = load_kb(services)
+    total = bad = 0
+    for number, text, problem in batch_lines(path):
+        total += 1
+        try:
+            if problem:
+                raise ValueError(problem)
+            result = answer_json(check_question(text), kb)
+        except ValueError as exc:
+            bad += 1
+            result = {"line": number, "error": str(exc)}
+        click.echo(json.dumps(result, ensure_ascii=False))
+    finish_batch(bad, total, "answered")
 
 
 @cli.command()
 @policies_option
 def kb(policies: Path | None) -> None:
-    """List the policy documents, their sections and chunk counts."""
+    """List the policy documents, their sections and chunk counts (and files that could not be read)."""
     services = make_services(policies)
     for line in services.kb.describe():
         click.echo(line)
 
 
 @cli.command()
-@click.option("--limit", default=50, show_default=True, help="How many to show, newest first.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1), help="How many, newest first.")
 def unanswered(limit: int) -> None:
     """Questions the policy did not cover, for the policy owner."""
     rows = make_services().questions.unanswered(limit)
@@ -159,13 +254,33 @@ def unanswered(limit: int) -> None:
         click.echo(f"#{row['id']}  {row['asked_at']}  {row['question']}{flag}")
 
 
-def load_eval_items(path: Path) -> list[dict[str, Any]]:
+class QAItem(BaseModel):
+    """What `evaluate_qa` reads from each item of a qa_dev.json-shaped file, checked up front."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    question: str = Field(min_length=1)
+    in_scope: bool = True
+    expected: list[str] = []
+
+
+def load_eval_items(path: Path, shape: type[BaseModel]) -> list[dict[str, Any]]:
+    """The items of a JSON eval file, each checked against `shape`; a bad one is named with its number."""
     try:
         items = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise click.ClickException(f"cannot read {path}: {exc}") from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {path}: {exc.strerror}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise click.ClickException(f"cannot read {path}: not JSON text ({exc})") from None
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise click.ClickException(f"{path} must hold a JSON list of objects")
+    for number, item in enumerate(items, 1):
+        try:
+            shape.model_validate(item)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(part) for part in error["loc"])
+            raise click.ClickException(f"{path}: item {number}: {where}: {error['msg']}") from None
     return items
 
 
@@ -176,36 +291,35 @@ def eval_qa(file: Path, policies: Path | None) -> None:
     """Score answers against a file shaped like data/eval/qa_dev.json."""
     from knowledge.evaluate import evaluate_qa
 
-    report = evaluate_qa(make_services(policies).kb, load_eval_items(file))
+    items = load_eval_items(file, QAItem)
+    report = evaluate_qa(load_kb(make_services(policies)), items)
     for line in report.summary_lines():
         click.echo(line)
 
 
-cli.add_command(incidents)
-cli.add_command(review)
-cli.add_command(eval_drafts)
-cli.add_command(serve)
-cli.add_command(teams)
-cli.add_command(teams_package)
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI, turning every expected failure into one line on stderr."""
+    """Run the CLI, turning every failure into one line on stderr and a non-zero status, never a traceback."""
     try:
-        cli.main(args=argv, prog_name="staffbot", standalone_mode=False)
+        status = cli.main(args=argv, prog_name="staffbot", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("staffbot: aborted", err=True)
         return 130
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
     except click.ClickException as exc:
         click.echo(f"staffbot: error: {exc.format_message()}", err=True)
         return exc.exit_code
     except (ConfigError, StoreError) as exc:
         click.echo(f"staffbot: error: {exc}", err=True)
         return 2
-    return 0
-
+    except sqlite3.Error as exc:
+        click.echo(f"staffbot: error: the database failed ({exc}); nothing was changed", err=True)
+        return 2
+    except BrokenPipeError:  # e.g. `staffbot ask --json --batch f | head -1`
+        sys.stdout = None  # type: ignore[assignment]  # nothing more can be written; don't fail again at exit
+        return 1
+    except Exception as exc:  # a bug: still one line, with what to report
+        click.echo(f"staffbot: internal error: {type(exc).__name__}: {exc} (please report this)", err=True)
+        return 70
+    return status if isinstance(status, int) else 0
 
 
 def run() -> None:

@@ -4,7 +4,7 @@
 `{"verdict": "fine"|"check", "findings": [{"reason", "span", "section", "policy"}]}` per
 draft; with `--batch FILE` one such object per input line, in order, and
 `{"line": n, "error": "..."}` for a line that can't be checked (the rest still are; the
-exit status is then 1).
+exit status is then 1, with one line on stderr), as `ask --json --batch` does.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from handlers.second_opinion import draft_error, findings_reply
 from knowledge.review import DraftInput, Review
 from knowledge.review.evaluate import DraftReviewer, evaluate_drafts
 
+from bot.cli import batch_lines, finish_batch, load_eval_items
 from bot.config import load_settings
 from bot.services import Services
 
@@ -72,15 +73,10 @@ def review_json(review: Review) -> dict[str, Any]:
 
 def batch_results(path: Path, checker: DraftReviewer) -> list[dict[str, Any]]:
     """One result per non-blank line of `path`: the review, or the line number and what is wrong."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise click.ClickException(f"cannot read {path}: {exc.strerror}") from None
-    results = []
-    for number, line in enumerate(raw.decode("utf-8", errors="replace").splitlines(), 1):
-        if line.strip():
-            results.append(_line_result(number, line, checker))
-    return results
+    return [
+        {"line": number, "error": problem} if problem else _line_result(number, line, checker)
+        for number, line, problem in batch_lines(path)
+    ]
 
 
 def _line_result(number: int, line: str, checker: DraftReviewer) -> dict[str, Any]:
@@ -129,10 +125,7 @@ def review(
         results = batch_results(batch, reviewer())
         for result in results:
             click.echo(json.dumps(result, ensure_ascii=False))
-        bad = sum("error" in result for result in results)
-        if bad:
-            click.echo(f"staffbot: {bad} of {len(results)} lines could not be checked", err=True)
-            raise click.exceptions.Exit(1)
+        finish_batch(sum("error" in result for result in results), len(results), "checked")
         return
     assert draft is not None
     item = DraftItem(
@@ -145,7 +138,7 @@ def review(
     if as_json:
         click.echo(json.dumps(review_json(result), ensure_ascii=False))
         return
-    from bot.console import render_text
+    from bot.plaintext import render_text
 
     click.echo(f"Verdict: {result.verdict}")
     click.echo(render_text(findings_reply(result)))
@@ -155,16 +148,6 @@ def review(
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 def eval_drafts(file: Path) -> None:
     """Score the draft checker against a file shaped like data/eval/drafts_dev.json."""
-    from bot.cli import load_eval_items
-
-    items = load_eval_items(file)
-    for number, item in enumerate(items, 1):
-        try:
-            EvalItem.model_validate(item)
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            where = ".".join(str(part) for part in error["loc"])
-            raise click.ClickException(f"{file}: item {number}: {where}: {error['msg']}") from None
-    report = evaluate_drafts(reviewer(), items)
+    report = evaluate_drafts(reviewer(), load_eval_items(file, EvalItem))
     for line in report.summary_lines():
         click.echo(line)

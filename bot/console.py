@@ -9,7 +9,6 @@ from __future__ import annotations
 import getpass
 import itertools
 import sys
-import textwrap
 import uuid
 from collections.abc import Callable
 from typing import TextIO
@@ -24,9 +23,9 @@ from knowledge.review import DraftInput
 
 from bot.config import ConfigError
 from bot.delivery import OutboundMessage
+from bot.plaintext import render_text
 from bot.services import Services
-
-WIDTH = 78
+from bot.store import StoreError
 
 HELP = """\
 Ask me anything about the school's social media policy, in plain words.
@@ -38,29 +37,6 @@ Commands:
   /secondopinion   check a draft post, and ask SLT for a second opinion
   /1, /2, ...      press a numbered button from my last reply
   /quit            leave (Ctrl-D works too)"""
-
-
-def render_text(reply: Reply) -> str:
-    """Plain-text rendering of a reply for the terminal."""
-    lines: list[str] = []
-    if reply.title:
-        lines += [reply.title, "=" * len(reply.title)]
-    if reply.text:
-        lines += textwrap.wrap(reply.text, WIDTH) or [""]
-    for i, passage in enumerate(reply.passages):
-        lines.append("")
-        label = "Best match" if i == 0 else "Related"
-        lines.append(f"{label} — {passage.document} › {passage.section}")
-        lines += textwrap.wrap(passage.text, WIDTH - 4, initial_indent="  > ", subsequent_indent="    ")
-    for fact in reply.facts:
-        lines.append(f"{fact.label}: {fact.value}")
-    for note in reply.notes:
-        lines.append("")
-        lines += textwrap.wrap(note, WIDTH)
-    if reply.buttons:
-        lines.append("")
-        lines.append("  ".join(f"[/{n}] {b.label}" for n, b in enumerate(reply.buttons, 1)))
-    return "\n".join(lines)
 
 
 class Console:
@@ -106,7 +82,16 @@ class Console:
             self.handle(line.strip())
 
     def handle(self, line: str) -> None:
-        """Answer one typed line: a command, a button press or a question."""
+        """Answer one typed line; whatever goes wrong, the person gets a sentence and the chat goes on."""
+        try:
+            self.dispatch(line)
+        except (ConfigError, StoreError) as exc:
+            print(f"{messages.INTERNAL_ERROR}\n({exc})", file=self.stdout)
+        except Exception as exc:  # a bug must not end the chat with a traceback
+            print(f"{messages.INTERNAL_ERROR}\n({type(exc).__name__}: {exc})", file=self.stdout)
+
+    def dispatch(self, line: str) -> None:
+        """A command, a button press or a question."""
         if not line:
             return
         if line in self.commands:
@@ -143,6 +128,7 @@ class Console:
             actions.FEEDBACK_HELPFUL: lambda v: self.say(feedback(self.actor, int(v), True, log)),
             actions.FEEDBACK_NOT_HELPFUL: lambda v: self.say(feedback(self.actor, int(v), False, log)),
             actions.SEND_TO_OWNER: self._send_to_owner,
+            actions.OPEN_REPORT: lambda v: self.report(prefill=log.question_text(int(v))),
             **{action: self._incident_action(action) for action in INCIDENT_ACTIONS},
             actions.OPEN_SECOND_OPINION: lambda v: self.second_opinion(),
             actions.SO_SEND: lambda v: self._send_draft(),
@@ -168,8 +154,11 @@ class Console:
             return None
         return line.strip()
 
-    def report(self) -> None:
-        """Ask the report questions one by one, re-asking with the specific error."""
+    def report(self, prefill: str | None = None) -> None:
+        """Ask the report questions one by one, re-asking with the specific error.
+
+        `prefill` (the question behind a "Report an incident" button) is offered as what happened.
+        """
         try:
             book = self.services.incidents
         except ConfigError as exc:
@@ -180,11 +169,15 @@ class Console:
         for field, prompt in messages.REPORT_PROMPTS.items():
             if field == "category":
                 prompt += "\n" + "\n".join(f"  {n}. {c.label}" for n, c in enumerate(Category, 1))
+            if field == "what_happened" and prefill:
+                prompt += f"\n(Enter to use your question: “{prefill}”)"
             while True:
                 answer = self.read(prompt)
                 if answer is None:
                     print(messages.REPORT_CANCELLED, file=self.stdout)
                     return
+                if field == "what_happened" and prefill and not answer:
+                    answer = prefill
                 value: object = _category_choice(answer) if field == "category" else answer
                 if field == "urgent" and not answer:
                     value = False

@@ -31,6 +31,7 @@ from handlers.incident_models import Event, Incident, Notice, NotStored, ReportF
 from handlers.models import Actor
 
 from bot import audit, outbox
+from bot.config import ConfigError
 from bot.delivery import OutboundMessage
 from bot.outbox import Outbox
 from bot.routing import Destination, Routing
@@ -169,12 +170,16 @@ STATE_COLUMNS = (
 
 
 class IncidentDB:
-    """The SQLite implementation of `handlers.incident_models.IncidentBook`."""
+    """The SQLite implementation of `handlers.incident_models.IncidentBook`.
+
+    `routing` may be None for read-only use (`staffbot incidents`): records can be read and
+    audited without the routing file, but nothing can be announced.
+    """
 
     def __init__(
         self,
         store: Store,
-        routing: Routing,
+        routing: Routing | None,
         outbox_worker: Outbox | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     ) -> None:
@@ -274,14 +279,17 @@ class IncidentDB:
     def _addressed(self, db: Database, incident: Incident, notice: Notice) -> list[tuple[str, OutboundMessage, int | None]]:
         """(platform, message, job it waits for) for each recipient of a notice."""
         trial = incident.reporter.platform == "console"
+        routing = self.routing
+        if routing is None:
+            raise ConfigError("incident routing was not loaded, so nothing can be announced")
         if notice.to == "reporter":
             who = incident.reporter
             return [(who.platform, OutboundMessage(kind="direct", destination=who.user_id, reply=notice.reply), None)]
         if notice.to == "dsl":
-            targets = [CONSOLE_DSL] if trial else self.routing.dsl
+            targets = [CONSOLE_DSL] if trial else routing.dsl
             return [(t.platform, OutboundMessage(kind="direct", destination=t.id, reply=notice.reply), None) for t in targets]
         if notice.kind == "post":
-            targets = [CONSOLE_SLT] if trial else self.routing.destinations(incident.category)
+            targets = [CONSOLE_SLT] if trial else routing.destinations(incident.category)
             return [(t.platform, OutboundMessage(kind="post", destination=t.id, reply=notice.reply), None) for t in targets]
         return [
             (post["platform"], OutboundMessage(kind=notice.kind, destination=post["destination"], reply=notice.reply), post["id"])

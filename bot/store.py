@@ -3,11 +3,13 @@
 Bolt runs listeners on a thread pool and the Teams adapter on an event loop, so a single
 shared connection is never passed between threads: each thread gets its own, all in WAL
 mode with `synchronous=FULL` (safeguarding records must survive a power cut) and a busy
-timeout so a brief lock waits instead of failing.
+timeout so a brief lock waits instead of failing. A database file the bot creates is
+readable by its owner only: incident narratives must not be readable by other accounts.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable
@@ -17,6 +19,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 BUSY_TIMEOUT_SECONDS = 5.0
+PRIVATE_MODE = 0o600  # safeguarding records: SQLite gives the -wal and -shm files the same mode
 
 
 class StoreError(Exception):
@@ -48,6 +51,7 @@ class Store:
     def _open(self) -> Database:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, PRIVATE_MODE))  # new files: owner only
             conn = sqlite3.connect(str(self.path), timeout=self.timeout, check_same_thread=False)
             db = Database(conn)
             if db.journal_mode != "wal":

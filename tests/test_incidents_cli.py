@@ -1,10 +1,12 @@
 import csv
+import getpass
 import io
 
 import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli, main
+from bot.cli_incidents import EXPORT_COLUMNS
 from bot.config import load_settings
 from bot.services import Services
 from handlers import actions
@@ -45,7 +47,7 @@ def test_show_prints_record_and_chronology_and_is_audited(env):
     assert "Outcome:          Removed" in result.output
     assert "resolved         slack:UHEAD: Removed" in result.output
     assert services.incidents.history(resolved)[-1] | {"at": ""} == {
-        "at": "", "action": "viewed", "actor": "cli", "detail": ""
+        "at": "", "action": "viewed", "actor": f"cli:{getpass.getuser()}", "detail": ""
     }
 
 
@@ -75,3 +77,40 @@ def test_export_csv_has_every_event_neutralises_formulas_and_is_audited(env):
 
 def test_export_needs_the_csv_flag(env):
     assert CliRunner().invoke(cli, ["incidents", "export"]).exit_code == 2
+
+
+def test_export_rows_follow_the_audit_chronology_with_who_and_when(env):
+    services, resolved, _ = env
+    rows = [r for r in csv.DictReader(io.StringIO(CliRunner().invoke(cli, ["incidents", "export", "--csv"]).output))
+            if r["reference"] == resolved]
+    history = services.incidents.history(resolved)
+    assert [(r["event_at"], r["event_action"], r["event_actor"], r["event_detail"]) for r in rows] == [
+        (h["at"], h["action"], h["actor"], h["detail"]) for h in history
+    ]
+    assert rows[1]["event_actor"] == "slack:UHEAD" and rows[1]["event_detail"] == "Removed"
+    assert rows[2]["event_actor"] == f"cli:{getpass.getuser()}"
+
+
+def test_export_to_a_file(env, tmp_path):
+    out = tmp_path / "incidents.csv"
+    assert CliRunner().invoke(cli, ["incidents", "export", "--csv", "-o", str(out)]).exit_code == 0
+    assert out.read_text(encoding="utf-8").startswith("reference,created_at,category,")
+
+
+def test_reading_records_needs_no_routing_settings(env, monkeypatch, tmp_path, capsys):
+    _, resolved, open_ref = env
+    monkeypatch.delenv("STAFFBOT_SLT_CHANNEL")
+    monkeypatch.setenv("STAFFBOT_ROUTING", str(tmp_path / "missing-routing.toml"))
+    assert main(["incidents", "list", "--all"]) == 0
+    out = capsys.readouterr().out
+    assert open_ref in out and resolved in out
+    assert main(["incidents", "show", open_ref]) == 0
+    assert main(["incidents", "export", "--csv"]) == 0
+
+
+def test_an_empty_database_lists_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("STAFFBOT_DB", str(tmp_path / "empty.db"))
+    assert main(["incidents", "list"]) == 0
+    assert capsys.readouterr().out == "No open incidents.\n"
+    assert main(["incidents", "export", "--csv"]) == 0
+    assert capsys.readouterr().out.splitlines() == [",".join(EXPORT_COLUMNS)]
