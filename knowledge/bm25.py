@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 K1 = 1.2
-B = 0.75
+B = 0.5
 
 
 class BM25:

@@ -14,20 +14,27 @@ import heapq
 from collections import defaultdict
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
 
 from knowledge.bm25 import BM25
+from knowledge.english import WordFrequencies, default_frequencies
 from knowledge.models import Chunk
 from knowledge.text import STOP_WORDS, stem, words
 from knowledge.vocabulary import Vocabulary
 
 TEXT_WEIGHT = 1.0
 CONTEXT_WEIGHT = 0.5  # the parent bullet / lead-in sentence
+TOPICS_WEIGHT = 0.5  # staff wording for the passage, from its document's topics file
 SECTION_WEIGHT = 0.5  # each heading on the chunk's section path
 CONCEPT_WEIGHT = 0.7  # a word's concept, relative to the word itself
 GENERIC_WEIGHT = 0.4  # low-information units ("school", "post", "who") in ranking
-TYPO_CUTOFF = 84  # rapidfuzz ratio (0..100) for mapping an unknown word to a known one
+# A word's weight falls from 1 to GENERIC_WEIGHT as its Zipf frequency in English rises past
+# EVERYDAY_ZIPF - EVERYDAY_SPAN (about once per 30,000 words) towards EVERYDAY_ZIPF.
+EVERYDAY_ZIPF = 7.0
+EVERYDAY_SPAN = 2.5
 TYPO_MIN_LENGTH = 4
+TYPO_LONG_WORD = 8  # from this length two slips (edits or swaps) are taken as typos, below it one
 
 
 @dataclass(frozen=True)
@@ -47,7 +54,7 @@ def _bag(chunk: Chunk, vocabulary: Vocabulary) -> dict[str, float]:
     """Weighted term counts of a chunk: its stems and the concepts its phrases belong to."""
     bag: dict[str, float] = defaultdict(float)
     for text, weight in ((chunk.text, TEXT_WEIGHT), (chunk.context, CONTEXT_WEIGHT),
-                         (" ".join(chunk.section), SECTION_WEIGHT)):
+                         (chunk.topics, TOPICS_WEIGHT), (" ".join(chunk.section), SECTION_WEIGHT)):
         tokens = words(text)
         for word in tokens:
             if word not in STOP_WORDS:
@@ -75,9 +82,11 @@ def _merge(units: list[Unit]) -> list[Unit]:
 
 
 class Index:
-    def __init__(self, chunks: list[Chunk], vocabulary: Vocabulary) -> None:
+    def __init__(self, chunks: list[Chunk], vocabulary: Vocabulary,
+                 english: WordFrequencies | None = None) -> None:
         self.chunks = chunks
         self.vocabulary = vocabulary
+        self.english = english if english is not None else default_frequencies()
         bags = [_bag(c, vocabulary) for c in chunks]
         self.bm25 = BM25(bags)
         surface = {w for c in chunks for w in words(c.text)} | vocabulary.surface_words
@@ -88,14 +97,17 @@ class Index:
                 self._typo_choices[word[0]].append(word)
 
     def _repair(self, word: str) -> str:
-        """An unknown word replaced by the closest known word, if one is close enough."""
-        if word in STOP_WORDS or word in self._known_words or len(word) < TYPO_MIN_LENGTH:
+        """A word that is neither known to the policy nor common English, replaced by the
+        closest known word if one is a slip or two away."""
+        if (word in STOP_WORDS or word in self._known_words or word in self.english
+                or len(word) < TYPO_MIN_LENGTH):
             return word
         if stem(word) in self.bm25.idf:
             return word
         # Typos rarely hit the first letter: "wear" must not become "swear".
         choices = self._typo_choices.get(word[0], ())
-        best = process.extractOne(word, choices, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF)
+        limit = 2 if len(word) >= TYPO_LONG_WORD else 1
+        best = process.extractOne(word, choices, scorer=DamerauLevenshtein.distance, score_cutoff=limit)
         return best[0] if best else word
 
     def analyse(self, question: str) -> list[Unit]:
@@ -117,7 +129,7 @@ class Index:
                 s in vocab.generic_stems for s in own)
             units.append(Unit(" ".join(tokens[start:end]), alternatives, generic))
         for i, word in enumerate(tokens):
-            if i not in covered and word not in STOP_WORDS:
+            if i not in covered and word not in STOP_WORDS and not word.isdigit():  # "Year 7": the 7 says nothing
                 units.append(Unit(word, {stems[i]: TEXT_WEIGHT}, stems[i] in vocab.generic_stems))
         return _merge(units)
 
@@ -136,11 +148,21 @@ class Index:
             best[doc] = max(best.get(doc, 0.0), score)
         return best
 
+    def weight(self, unit: Unit) -> float:
+        """How much a unit counts: low for generic words, and for single words by how rare they
+        are in everyday English ("sarcastic" says more than "people")."""
+        if unit.generic:
+            return GENERIC_WEIGHT
+        if " " in unit.label:
+            return 1.0
+        everyday = (EVERYDAY_ZIPF - self.english.frequency(unit.label)) / EVERYDAY_SPAN
+        return min(max(everyday, GENERIC_WEIGHT), 1.0)
+
     def rank(self, units: list[Unit], k: int) -> list[tuple[int, float]]:
         """The k best (chunk index, score) pairs, best first."""
         totals: dict[int, float] = defaultdict(float)
         for unit in units:
-            weight = GENERIC_WEIGHT if unit.generic else 1.0
+            weight = self.weight(unit)
             for doc, score in self.unit_scores(unit).items():
                 totals[doc] += weight * score
         return heapq.nlargest(k, totals.items(), key=lambda item: (item[1], -item[0]))

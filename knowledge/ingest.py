@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from knowledge.chunking import chunk_blocks
 from knowledge.formats import PARSERS
 from knowledge.models import Chunk
+from knowledge.topics import attach_topics, is_sidecar, sidecar
 
 
 class Library(BaseModel):
@@ -55,6 +56,8 @@ def load_folder(path: Path | str) -> Library:
     chunks: list[Chunk] = []
     problems: list[str] = []
     for file in files:
+        if is_sidecar(file):
+            continue  # read with its document below
         if file.suffix.lower() not in PARSERS:
             problems.append(f"{file.name}: skipped, not a supported type (.txt, .md, .docx, .pdf)")
             continue
@@ -63,6 +66,9 @@ def load_folder(path: Path | str) -> Library:
         except Exception as exc:  # noqa: BLE001 - any parser failure means "this file is unreadable"
             problems.append(f"{file.name}: could not be read ({_reason(exc)})")
             continue
+        if sidecar(file).is_file():
+            loaded, trouble = attach_topics(loaded, sidecar(file))
+            problems.extend(trouble)
         documents.append(file.name)
         chunks.extend(loaded)
     if not files:

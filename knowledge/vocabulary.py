@@ -8,6 +8,7 @@ stem sequences so "kids", "kid's" and "Kids" all match the same entry.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,16 @@ from knowledge.text import STOP_WORDS, stem, words
 from knowledge.toml import tomllib
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "vocabulary.toml"
+PROCEDURE_OPENING = 2  # a how-to phrase counts when it starts within the first three words
+
+_ENDINGS = frozenset({"", "s", "es", "ed", "d", "ing", "e", "y", "ies", "ied", "ying", "'s", "ly"})
+
+
+def _inflections(a: str, b: str) -> bool:
+    """Whether two words differ only by an inflectional ending ("bullied"/"bully")."""
+    common = len(os.path.commonprefix([a, b]))
+    return a[common:] in _ENDINGS and b[common:] in _ENDINGS
+
 
 class PhraseTable:
     """Phrases (each with values) found in token lists, longest first, without overlaps.
@@ -25,15 +36,24 @@ class PhraseTable:
 
     def __init__(self, entries: dict[str, list[str]] | None = None) -> None:
         self.exact: dict[tuple[str, ...], list[str]] = {}
-        self.stemmed: dict[tuple[str, ...], list[str]] = {}
+        self.stemmed: dict[tuple[str, ...], list[tuple[tuple[str, ...], list[str]]]] = {}
         self.longest = 0
         for text, values in (entries or {}).items():
             tokens = tuple(words(text))
             if tokens:
-                for table, key in ((self.exact, tokens), (self.stemmed, tuple(stem(w) for w in tokens))):
-                    known = table.setdefault(key, [])
-                    known.extend(v for v in values if v not in known)
+                known = self.exact.setdefault(tokens, [])
+                known.extend(v for v in values if v not in known)
+                self.stemmed.setdefault(tuple(stem(w) for w in tokens), []).append((tokens, values))
                 self.longest = max(self.longest, len(tokens))
+
+    def _by_stem(self, tokens: tuple[str, ...], stems: tuple[str, ...]) -> list[str]:
+        """Values of the entries that are inflections of `tokens` ("harassed" for "harass"),
+        not merely stem-alike ("conversion" is not "conversation")."""
+        values: list[str] = []
+        for entry, entry_values in self.stemmed.get(stems, ()):
+            if all(_inflections(a, b) for a, b in zip(tokens, entry)):
+                values.extend(v for v in entry_values if v not in values)
+        return values
 
     def find(self, tokens: list[str]) -> list[tuple[int, int, list[str]]]:
         """(start, end, values) of each phrase occurrence in `tokens` (lowercase words)."""
@@ -44,7 +64,7 @@ class PhraseTable:
             for size in range(min(self.longest, len(tokens) - i), 0, -1):
                 values = self.exact.get(tuple(tokens[i:i + size]))
                 if not values and (size > 1 or tokens[i] not in STOP_WORDS):  # "year" is not "yearly"
-                    values = self.stemmed.get(tuple(stems[i:i + size]))
+                    values = self._by_stem(tuple(tokens[i:i + size]), tuple(stems[i:i + size]))
                 if values:
                     found.append((i, i + size, values))
                     i += size
@@ -58,6 +78,7 @@ class PhraseTable:
 class Vocabulary:
     concepts: PhraseTable = field(default_factory=PhraseTable)  # term -> concept names
     cues: PhraseTable = field(default_factory=PhraseTable)  # cue phrase -> next steps
+    procedures: PhraseTable = field(default_factory=PhraseTable)  # "how do I" openings -> "procedure"
     generic_stems: frozenset[str] = frozenset()
     generic_concepts: frozenset[str] = frozenset()
     surface_words: frozenset[str] = frozenset()  # every word spelled in the file, for typos
@@ -82,16 +103,24 @@ class Vocabulary:
         for step, entries in raw.get("cues", {}).items():
             for entry in entries:
                 cues.setdefault(entry, []).append(step)
+        openings = {entry: ["procedure"] for entry in raw.get("questions", {}).get("procedure", [])}
         generic = raw.get("generic", {})
         known = raw.get("words", {}).get("known", [])
-        surface = {w for entry in [*concepts, *cues, *known] for w in words(entry)}
+        surface = {w for entry in [*concepts, *cues, *known, *openings] for w in words(entry)}
         return cls(
             concepts=PhraseTable(concepts),
             cues=PhraseTable(cues),
+            procedures=PhraseTable(openings),
             generic_stems=frozenset(stem(w) for entry in generic.get("words", []) for w in words(entry)),
             generic_concepts=frozenset(generic.get("concepts", [])),
             surface_words=frozenset(w for w in surface if w not in STOP_WORDS),
         )
+
+    def asks_for_procedure(self, tokens: list[str]) -> bool:
+        """Whether a question opens like a how-to ("how do I", "where can I"): policies say
+        what is allowed or required, rarely how to work a system, so such questions are more
+        often outside the policy."""
+        return any(start <= PROCEDURE_OPENING for start, _, _ in self.procedures.find(tokens))
 
     @classmethod
     def default(cls) -> Vocabulary:

@@ -18,7 +18,8 @@ from knowledge.review.do_not_publish import DoNotPublish
 from knowledge.review.draft import Draft, Hit
 from knowledge.review.links import LinkDetector
 from knowledge.review.models import DraftInput, Finding, Review, Span
-from knowledge.review.rules import FOLD, RuleSet, load_rules
+from knowledge.review.lexicon import FOLD
+from knowledge.review.rules import RuleSet, load_rules
 from knowledge.text import normalise
 
 Cite = Callable[[str], Chunk | None]

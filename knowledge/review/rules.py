@@ -3,7 +3,8 @@
 Every `*.toml` file in the folder names the `reason` it detects and the `policy` phrase
 it rests on, and may hold `[[rules]]` (cue rules, run by `cues.CueDetector`) and named
 tables read by the specialised detectors (`[contacts]`, `[links]`, `[learners]`, ...).
-`macros.toml` holds `{NAME}` fragments shared by patterns. See data/review/README.md.
+Two files are shared by all: `macros.toml` holds `{NAME}` regex fragments and
+`lexicons.toml` holds `{NAME}` word families (see `lexicon.py`). See data/review/README.md.
 """
 
 from __future__ import annotations
@@ -11,20 +12,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from knowledge.review.lexicon import LexiconError, family_phrases, literal_pattern
 from knowledge.review.models import REASONS
 from knowledge.toml import tomllib
 
 Where = Literal["all", "reply", "media", "bracket"]
 Within = Literal["sentence", "draft"]
 _MACRO = re.compile(r"\{([A-Z][A-Z_]*)\}")
-# Character-for-character, so offsets into the folded text are offsets into the draft.
-FOLD = str.maketrans({"‘": "'", "’": "'", "‛": "'", "“": '"', "”": '"', "–": "-", "—": "-",
-                      "\u00a0": " "})
-WORDLISTS = {"better_profanity": ("better_profanity", "profanity_wordlist.txt")}
+_SHARED = ("macros", "lexicons")
 
 
 class RulesError(ValueError):
@@ -60,8 +58,11 @@ class RuleSet:
 
 
 def expand(pattern: str, macros: Mapping[str, str]) -> str:
-    for _ in range(3):  # macros may use macros, a little
-        pattern = _MACRO.sub(lambda m: macros.get(m.group(1), m.group(0)), pattern)
+    for _ in range(5):  # macros may use macros, a little
+        expanded = _MACRO.sub(lambda m: macros.get(m.group(1), m.group(0)), pattern)
+        if expanded == pattern:
+            break
+        pattern = expanded
     return pattern
 
 
@@ -76,20 +77,6 @@ def compile_patterns(patterns: Iterable[str], macros: Mapping[str, str] | None =
         raise RulesError(f"bad pattern: {exc}: {exc.pattern[:200] if exc.pattern else ''}") from exc
 
 
-def phrase_pattern(phrase: str) -> str:
-    """A literal word or phrase as a pattern: any run of spaces matches any whitespace."""
-    return r"\s+".join(re.escape(word) for word in phrase.translate(FOLD).split())
-
-
-def read_wordlist(name: str) -> list[str]:
-    """A word list shipped by an installed package (one entry a line), e.g. better-profanity's."""
-    if name not in WORDLISTS:
-        raise RulesError(f"unknown wordlist {name!r} (known: {sorted(WORDLISTS)})")
-    package, filename = WORDLISTS[name]
-    text = resources.files(package).joinpath(filename).read_text(encoding="utf-8")
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
 def load_rules(folder: Path) -> RuleSet:
     """Read every TOML file in `folder` into a RuleSet; raises RulesError on bad data."""
     folder = Path(folder)
@@ -97,7 +84,14 @@ def load_rules(folder: Path) -> RuleSet:
     if not files:
         raise RulesError(f"no rules files in {folder}")
     raw = {path.stem: _read(path) for path in files}
-    macros = {k: str(v) for k, v in raw.pop("macros", {}).get("macros", {}).items()}
+    shared = {stem: raw.pop(stem, {}) for stem in _SHARED}
+    irregular = shared["lexicons"].get("irregular", {})
+    macros = {k: str(v) for k, v in shared["macros"].get("macros", {}).items()}
+    for name, spec in shared["lexicons"].get("lexicons", {}).items():
+        pattern = literal_pattern(_phrases(spec, irregular, f"lexicons.toml {name}"))
+        if not pattern:
+            raise RulesError(f"lexicons.toml {name}: no words")
+        macros[name] = pattern
     policies: dict[str, str] = {}
     cues: list[CueRule] = []
     tables: dict[str, Mapping[str, Any]] = {}
@@ -108,7 +102,7 @@ def load_rules(folder: Path) -> RuleSet:
         policies.setdefault(reason, policy)
         tables.update({k: v for k, v in data.items() if isinstance(v, dict)})
         for n, rule in enumerate(data.get("rules", []), start=1):
-            cues.append(_cue_rule(rule, reason, policy, macros, f"{stem}.toml rule {n}"))
+            cues.append(_cue_rule(rule, reason, policy, macros, irregular, f"{stem}.toml rule {n}"))
     return RuleSet(cues=tuple(cues), policies=policies, tables=tables)
 
 
@@ -119,16 +113,19 @@ def _read(path: Path) -> dict[str, Any]:
         raise RulesError(f"{path.name}: {exc}") from exc
 
 
-def _cue_rule(rule: Mapping[str, Any], reason: str, policy: str, macros: Mapping[str, str], where: str) -> CueRule:
-    ignore = {w.lower() for w in rule.get("ignore", [])}
-    words = list(rule.get("words", []))
-    if "wordlist" in rule:
-        words += [w for w in read_wordlist(rule["wordlist"]) if w.lower() not in ignore]
-    # Longest first, so "blow job" wins over "blow" and spans cover the whole phrase.
-    literal = sorted((phrase_pattern(w) for w in words), key=len, reverse=True)
-    match = compile_patterns([*rule.get("match", []), *literal], macros)
+def _phrases(spec: Mapping[str, Any], irregular: Mapping[str, Any], where: str) -> list[str]:
+    try:
+        return family_phrases(spec, irregular)
+    except LexiconError as exc:
+        raise RulesError(f"{where}: {exc}") from exc
+
+
+def _cue_rule(rule: Mapping[str, Any], reason: str, policy: str, macros: Mapping[str, str],
+              irregular: Mapping[str, Any], where: str) -> CueRule:
+    literal = literal_pattern(_phrases(rule, irregular, where))
+    match = compile_patterns([*rule.get("match", []), literal], macros)
     if match is None:
-        raise RulesError(f"{where}: needs match, words or wordlist")
+        raise RulesError(f"{where}: needs match, words, lemmas, adjectives or wordlist")
     within, scope = rule.get("within", "sentence"), rule.get("where", "all")
     if within not in ("sentence", "draft") or scope not in ("all", "reply", "media", "bracket"):
         raise RulesError(f"{where}: within must be sentence|draft, where all|reply|media|bracket")

@@ -1,0 +1,51 @@
+"""Topic descriptors: the words staff use for what a passage answers, kept beside the policy.
+
+A policy says "engage with current or prior learners"; staff ask about "a friend request
+from a Year 9" or "my nephew at the school". A sidecar file `NAME.topics.toml` next to a
+document `NAME.txt` lists, per passage (found by a verbatim phrase), such topics; they are
+indexed with the passage as a field of their own but never shown. See data/VOCABULARY.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from knowledge.models import Chunk
+from knowledge.text import normalise
+from knowledge.toml import tomllib
+
+SUFFIX = ".topics.toml"
+
+
+def sidecar(document: Path) -> Path:
+    """Where the topics of `document` live: `policy.docx` -> `policy.topics.toml`."""
+    return document.with_name(document.stem + SUFFIX)
+
+
+def is_sidecar(path: Path) -> bool:
+    return path.name.lower().endswith(SUFFIX)
+
+
+def attach_topics(chunks: list[Chunk], path: Path) -> tuple[list[Chunk], list[str]]:
+    """`chunks` with the topics of `path` added to the passages their `match` phrase is in,
+    and one problem line per entry that is malformed or matches no passage."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return chunks, [f"{path.name}: could not be read ({exc})"]
+    topics: dict[str, list[str]] = {}
+    problems: list[str] = []
+    entries = raw.get("passage", [])
+    for n, entry in enumerate(entries if isinstance(entries, list) else [], 1):
+        match, words = (entry.get("match"), entry.get("topics")) if isinstance(entry, dict) else (None, None)
+        if not isinstance(match, str) or not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+            problems.append(f"{path.name}: passage {n} needs a 'match' phrase and a list of 'topics'")
+            continue
+        wanted = normalise(match)
+        hits = [c.id for c in chunks if wanted and wanted in normalise(c.text)]
+        if not hits:
+            problems.append(f"{path.name}: passage {n} matches no passage ({match[:60]!r})")
+        for chunk_id in hits:
+            topics.setdefault(chunk_id, []).extend(words)
+    updated = [c.model_copy(update={"topics": "; ".join(topics[c.id])}) if c.id in topics else c for c in chunks]
+    return updated, problems

@@ -1,0 +1,55 @@
+"""Topic descriptors beside a policy: attached to the passage they name, never shown."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from knowledge import KnowledgeBase, load_folder
+from knowledge_fixtures import POLICY_FILE, VOCABULARY
+
+NEPHEW = "My nephew is in Year 9 here. Can I keep following him on Instagram?"
+
+
+def _folder(tmp_path: Path, topics: str | None) -> Path:
+    folder = tmp_path / "policies"
+    folder.mkdir(parents=True)
+    shutil.copy(POLICY_FILE, folder)
+    if topics is not None:
+        (folder / "social-media-policy.topics.toml").write_text(topics, encoding="utf-8")
+    return folder
+
+
+def test_topics_reach_the_passage_their_phrase_is_in(tmp_path: Path) -> None:
+    topics = '[[passage]]\nmatch = "not permitted to follow or engage"\ntopics = ["nephew", "niece", "relative at the school"]\n'
+    with_topics = KnowledgeBase.from_folder(_folder(tmp_path, topics), vocabulary_path=VOCABULARY)
+    without = KnowledgeBase.from_folder(_folder(tmp_path / "bare", None), vocabulary_path=VOCABULARY)
+    assert "prior learners" in with_topics.answer(NEPHEW).matches[0].chunk.text
+    assert all("nephew" not in m.chunk.text for m in with_topics.answer(NEPHEW).matches)  # indexed, not shown
+    assert with_topics.answer(NEPHEW).matches[0].score > without.answer(NEPHEW).matches[0].score
+
+
+def test_the_sidecar_is_not_reported_as_a_document(tmp_path: Path) -> None:
+    library = load_folder(_folder(tmp_path, '[[passage]]\nmatch = "approve account creation"\ntopics = ["sign off a new page"]\n'))
+    assert library.documents == ["social-media-policy.txt"]
+    assert library.problems == []
+    chunk = next(c for c in library.chunks if c.text == "approve account creation")
+    assert chunk.topics == "sign off a new page"
+
+
+def test_an_entry_matching_no_passage_is_a_problem_naming_the_file(tmp_path: Path) -> None:
+    library = load_folder(_folder(tmp_path, '[[passage]]\nmatch = "words the policy never says"\ntopics = ["x"]\n'))
+    assert library.problems == ["social-media-policy.topics.toml: passage 1 matches no passage ('words the policy never says')"]
+    assert library.chunks  # the policy itself still loads
+
+
+def test_malformed_topics_keep_the_document(tmp_path: Path) -> None:
+    library = load_folder(_folder(tmp_path, "[[passage]\nmatch = "))
+    assert len(library.problems) == 1 and library.problems[0].startswith("social-media-policy.topics.toml: could not be read")
+    assert library.documents == ["social-media-policy.txt"]
+    library = load_folder(_folder(tmp_path / "b", '[[passage]]\nmatch = "approve account creation"\ntopics = "not a list"\n'))
+    assert library.problems == ["social-media-policy.topics.toml: passage 1 needs a 'match' phrase and a list of 'topics'"]
+
+
+def test_shipped_topics_all_find_their_passage() -> None:
+    assert load_folder(POLICY_FILE.parent).problems == []
