@@ -6,9 +6,17 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
-from slack_fake import SLT_CHANNEL, SLT_USER, SLT_USER_2, STAFF_USER, fake, slack, slack_settings, text_of  # noqa: F401
+import time
 
-from handlers import actions, messages
+import pytest
+from slack_fake import (  # noqa: F401
+    SLT_CHANNEL, SLT_USER, SLT_USER_2, STAFF_USER, fake, serving, slack, slack_settings, text_of,
+)
+
+from bot.services import Services
+from handlers import actions, messages, report
+from handlers.incident_models import ReportForm
+from handlers.models import Actor
 
 NARRATIVE = "A parent posted a photo of Year 7 pupils with their names on the class page."
 
@@ -32,11 +40,16 @@ def open_report(slack, fake, text: str = "") -> dict:
     return fake.wait_for("views.open")[-1].body["view"]
 
 
-def file_report(slack, fake, view_id: str = "VREPORT", **fields) -> str:
+def submit_report(slack, fake, view_id: str = "VREPORT", **fields) -> dict:
+    """The report modal filled in and sent: the confirmation view."""
     view = open_report(slack, fake)
     response = slack.submit(view, report_state(**fields), view_id=view_id)
     assert response.status == 200 and response.json()["response_action"] == "update", response.body
-    return json.dumps(response.json()["view"]).split("Your report ")[1].split(" ")[0]
+    return response.json()["view"]
+
+
+def file_report(slack, fake, view_id: str = "VREPORT", **fields) -> str:
+    return json.dumps(submit_report(slack, fake, view_id, **fields)).split("Your report ")[1].split(" ")[0]
 
 
 def slt_posts(fake) -> list:
@@ -268,3 +281,73 @@ def test_slt_membership_can_come_from_the_user_group(tmp_path, fake):
         assert fake.recorded("usergroups.users.list")[0].body["usergroup"] == "S0SLT"
     finally:
         services.close()
+
+
+# -- routing, safeguarding leads and restarts ----------------------------------------------
+
+
+@pytest.fixture
+def routed(tmp_path, fake):
+    """Learner-safety reports go to their own channel; urgent and learner-safety ones also DM the DSL."""
+    routing = tmp_path / "routing.toml"
+    routing.write_text('dsl = ["slack:UDSL"]\n[categories]\nlearner_safety = ["slack:CSAFE"]\n', encoding="utf-8")
+    with serving(Services(slack_settings(tmp_path, fake, STAFFBOT_ROUTING=routing)), fake) as bot:
+        yield bot
+
+
+def test_learner_safety_goes_to_its_channel_alerts_the_dsl_and_reminds_the_reporter(routed, fake):
+    confirmation = json.dumps(submit_report(routed, fake, category="learner_safety"))
+    assert messages.REMINDER_LEARNER_SAFETY in confirmation
+    reference = confirmation.split("Your report ")[1].split(" ")[0]
+    [post] = fake.wait_for("chat.postMessage", where=lambda c: c.body["channel"] == "CSAFE")
+    [alert] = fake.wait_for("chat.postMessage", where=lambda c: c.body["channel"] == "UDSL")
+    assert reference in text_of(post) and reference in text_of(alert) and messages.DSL_ALERT in text_of(alert)
+    assert "Year 7" not in text_of(alert)
+    fake.settle()
+    assert not fake.recorded("chat.postMessage", where=lambda c: c.body["channel"] == SLT_CHANNEL)
+
+
+def test_urgent_reports_alert_the_dsl_and_image_reports_remind_not_to_share(routed, fake):
+    urgent = json.dumps(submit_report(routed, fake, view_id="VURGENT", category="other", urgent=True))
+    assert messages.REMINDER_URGENT in urgent
+    fake.wait_for("chat.postMessage", where=lambda c: c.body["channel"] == "UDSL")
+    image = json.dumps(submit_report(routed, fake, view_id="VIMAGE", category="compromising_image"))
+    assert messages.REMINDER_COMPROMISING_IMAGE in image
+    fake.wait_for("chat.postMessage", count=2, where=lambda c: c.body["channel"] == SLT_CHANNEL)
+    fake.settle()
+    assert len(fake.recorded("chat.postMessage", where=lambda c: c.body["channel"] == "UDSL")) == 1
+
+
+@pytest.mark.parametrize("killed", ["before sending", "while sending"])
+def test_a_report_stored_by_a_process_that_died_is_posted_once_after_a_restart(tmp_path, fake, killed):
+    dead = Services(slack_settings(tmp_path, fake))
+    form = ReportForm(category="bullying", what_happened=NARRATIVE)
+    reference = report.submit_report(form, Actor(platform="slack", user_id=STAFF_USER), "slack:view:VDEAD",
+                                     dead.incidents).reference
+    if killed == "while sending":  # claimed by the dead worker, its lease long expired
+        dead.store.db.execute("update outbox set status = 'sending', attempts = 1, claimed_at = ?",
+                              [time.time() - 3600])
+    dead.close()
+    assert not fake.recorded("chat.postMessage")
+    with serving(Services(slack_settings(tmp_path, fake)), fake) as restarted:
+        [post] = fake.wait_for("chat.postMessage", where=lambda c: c.body["channel"] == SLT_CHANNEL)
+        assert reference in text_of(post)
+        fake.settle()
+        assert len(fake.recorded("chat.postMessage")) == 1
+        assert [h["action"] for h in restarted.services.incidents.history(reference)] == ["created", "routed"]
+
+
+def test_my_reports_are_on_my_app_home_with_their_status_and_nobody_elses(slack, fake):
+    picked_up = file_report(slack, fake, view_id="VFIRST")
+    waiting = file_report(slack, fake, view_id="VSECOND")
+    slack.click(actions.INCIDENT_ACKNOWLEDGE, picked_up, user=SLT_USER, channel=SLT_CHANNEL)
+    fake.wait_for("chat.update")
+    slack.send_event({"type": "app_home_opened", "user": STAFF_USER, "channel": "D1", "tab": "home"})
+    home = json.dumps(fake.wait_for("views.publish")[0].body["view"], ensure_ascii=False)
+    assert messages.MY_REPORTS_TITLE in home and "Year 7" not in home
+    assert f"{picked_up}*\\nBullying or harassment — Acknowledged" in home
+    assert f"{waiting}*\\nBullying or harassment — New" in home
+    slack.send_event({"type": "app_home_opened", "user": SLT_USER_2, "channel": "D1", "tab": "home"})
+    slt = json.dumps(fake.wait_for("views.publish", count=2)[-1].body["view"], ensure_ascii=False)
+    assert messages.NO_REPORTS in slt  # their own list is empty; the reports are in the SLT queue below it
+    assert slt.index(messages.MY_REPORTS_TITLE) < slt.index(messages.OPEN_INCIDENTS_TITLE) < slt.index(waiting)

@@ -26,13 +26,13 @@ def draft_state(text: str = DRAFT, images: bool = False) -> dict:
     }
 
 
-def request(slack, fake, user: str = STAFF_USER) -> str:
+def request(slack, fake, user: str = STAFF_USER, text: str = DRAFT) -> str:
     """/secondopinion → check → Send to SLT; returns the reference."""
     slack.command("/secondopinion", DRAFT, user=user)
     view = fake.wait_for("views.open")[-1].body["view"]
-    checked = slack.submit(view, draft_state(), user=user, view_id=f"V{user}").json()
+    checked = slack.submit(view, draft_state(text), user=user, view_id=f"V{user}").json()
     assert checked["response_action"] == "update"
-    sent = slack.submit(checked["view"], draft_state(), user=user, view_id=f"V{user}").json()
+    sent = slack.submit(checked["view"], draft_state(text), user=user, view_id=f"V{user}").json()
     assert sent["response_action"] == "update", sent
     return json.dumps(sent["view"]).split("Your draft ")[1].split(" ")[0]
 
@@ -66,6 +66,50 @@ def test_sending_posts_to_slt_inert_and_approval_tells_the_requester(slack, fake
     assert slack.services.reviews.get(reference).status == "approved"
 
 
+def test_a_draft_with_no_findings_can_still_be_sent_and_slt_are_told_nothing_was_found(slack, fake):
+    slack.command("/secondopinion")
+    view = fake.wait_for("views.open")[0].body["view"]
+    checked = slack.submit(view, draft_state(FINE_POST)).json()
+    assert messages.CHECK_FINE in json.dumps(checked["view"]) and checked["view"]["submit"]["text"] == "Send to SLT"
+    sent = slack.submit(checked["view"], draft_state(FINE_POST), view_id="VFINE").json()
+    reference = json.dumps(sent["view"]).split("Your draft ")[1].split(" ")[0]
+    [post] = fake.wait_for("chat.postMessage", where=lambda c: c.body["channel"] == SLT_CHANNEL)
+    assert reference in text_of(post) and messages.REVIEW_NO_FINDINGS in text_of(post)
+
+
+def test_a_decision_updates_the_post_replies_in_its_thread_and_a_second_click_is_told_who_was_first(slack, fake):
+    reference = request(slack, fake)
+    fake.wait_for("chat.postMessage", where=lambda c: c.body["channel"] == SLT_CHANNEL)
+    slack.click(actions.SO_APPROVE, reference, user=SLT_USER, channel=SLT_CHANNEL)
+    [update] = fake.wait_for("chat.update")
+    assert update.body["channel"] == SLT_CHANNEL and "Approved" in text_of(update)
+    assert not [b for b in update.body["blocks"] if b["type"] == "actions"]  # decided: no more buttons
+    [thread] = fake.wait_for("chat.postMessage", where=lambda c: c.body.get("thread_ts") is not None)
+    assert thread.body["channel"] == SLT_CHANNEL and f"{reference}: approved by uslt1" in text_of(thread)
+    fake.wait_for("chat.postEphemeral")
+    slack.click(actions.SO_APPROVE, reference, user=SLT_USER_2, channel=SLT_CHANNEL)
+    second = fake.wait_for("chat.postEphemeral", count=2)[-1]
+    assert second.body["user"] == SLT_USER_2 and "already approved by uslt1" in text_of(second)
+    assert [h["action"] for h in slack.services.reviews.history(reference)] == ["requested", "routed", "approved", "refused"]
+    every_post = fake.recorded("chat.postMessage")
+    assert all(c.body["unfurl_links"] is False and c.body["unfurl_media"] is False for c in every_post)
+
+
+def test_a_long_draft_is_shortened_in_the_channel_and_slt_can_view_all_of_it(slack, fake):
+    long_draft = "Sports day was a great success. " * 85 + "THE END <!channel>"
+    reference = request(slack, fake, text=long_draft)
+    [post] = fake.wait_for("chat.postMessage", where=lambda c: c.body["channel"] == SLT_CHANNEL)
+    assert "THE END" not in text_of(post) and messages.full_text_in(reference) in text_of(post)
+    slack.click(actions.SO_VIEW, reference, user=STAFF_USER, channel=SLT_CHANNEL)
+    [refusal] = fake.wait_for("chat.postEphemeral")
+    assert messages.REVIEW_SLT_ONLY in text_of(refusal)
+    before = len(fake.recorded("views.open"))
+    slack.click(actions.SO_VIEW, reference, user=SLT_USER, channel=SLT_CHANNEL)
+    full = fake.wait_for("views.open", count=before + 1)[-1]
+    assert "THE END &lt;!channel&gt;" in text_of(full) and "<!channel>" not in text_of(full)
+    assert [h["action"] for h in slack.services.reviews.history(reference)][-2:] == ["refused", "viewed"]
+
+
 def test_request_changes_and_reject_ask_for_a_comment_the_requester_sees(slack, fake):
     for n, action in enumerate((actions.SO_REQUEST_CHANGES, actions.SO_REJECT)):
         reference = request(slack, fake, user=f"USTAFF{n}")
@@ -74,11 +118,12 @@ def test_request_changes_and_reject_ask_for_a_comment_the_requester_sees(slack, 
         modal = fake.wait_for("views.open", count=before + 1)[-1].body["view"]
         empty = slack.submit(modal, {"text": {"value": {"type": "plain_text_input", "value": ""}}}, user=SLT_USER)
         assert "text" in empty.json()["errors"]
-        done = slack.submit(modal, {"text": {"value": {"type": "plain_text_input", "value": "Use initials only"}}},
+        comment = "Use initials only <!channel>"
+        done = slack.submit(modal, {"text": {"value": {"type": "plain_text_input", "value": comment}}},
                             user=SLT_USER)
         assert done.json()["response_action"] == "update"
         [dm] = fake.wait_for("chat.postMessage", where=lambda c, u=f"USTAFF{n}": c.body["channel"] == u)
-        assert "Use initials only" in text_of(dm)
+        assert "Use initials only &lt;!channel&gt;" in text_of(dm) and "<!channel>" not in text_of(dm)
 
 
 def test_non_slt_and_self_approval_are_refused(slack, fake):
