@@ -10,6 +10,7 @@ import codecs
 import importlib
 import io
 import json
+import logging
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -69,10 +70,11 @@ def make_services(policies: Path | None = None) -> Services:
     return Services(load_settings(**overrides))
 
 
-def load_kb(services: Services) -> KnowledgeBase:
-    """The knowledge base, with a warning line on stderr for each document that could not be read."""
+def load_kb(services: Services, warn: bool = True) -> KnowledgeBase:
+    """The knowledge base, with one warning line on stderr for each document that could not be read."""
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # its parser chatter would repeat the problem line
     kb = services.kb
-    for problem in kb.problems:
+    for problem in kb.problems if warn else []:
         click.echo(f"staffbot: warning: {problem}", err=True)
     return kb
 
@@ -237,8 +239,7 @@ def ask_batch(path: Path, services: Services) -> None:
 @policies_option
 def kb(policies: Path | None) -> None:
     """List the policy documents, their sections and chunk counts (and files that could not be read)."""
-    services = make_services(policies)
-    for line in services.kb.describe():
+    for line in load_kb(make_services(policies), warn=False).describe():  # problems are listed here
         click.echo(line)
 
 

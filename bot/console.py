@@ -91,9 +91,7 @@ class Console:
             print(f"{messages.INTERNAL_ERROR}\n({type(exc).__name__}: {exc})", file=self.stdout)
 
     def dispatch(self, line: str) -> None:
-        """A command, a button press or a question."""
-        if not line:
-            return
+        """A command, a button press or a question (an empty line gets the hint on how to ask)."""
         if line in self.commands:
             self.commands[line]()
         elif line[1:].isdigit() and line.startswith("/"):

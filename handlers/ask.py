@@ -38,21 +38,26 @@ def _passages(answer: Answer) -> list[Passage]:
     ]
 
 
+def _next_step(answer: Answer, ref: str) -> tuple[list[str], list[Button]]:
+    """The note and button for what the question describes, whether or not the policy covers it:
+    a hacked account is still something to report when no passage answers it."""
+    if answer.next_step == "report":
+        button = Button(action=actions.OPEN_REPORT, label="Report an incident", value=ref, style="primary")
+        return [messages.NEXT_STEP_REPORT], [button]
+    if answer.next_step == "second_opinion":
+        button = Button(action=actions.OPEN_SECOND_OPINION, label="Ask for a second opinion", value=ref, style="primary")
+        return [messages.NEXT_STEP_SECOND_OPINION], [button]
+    return [], []
+
+
 def _answered(answer: Answer, question_id: int) -> Reply:
     ref = str(question_id)
+    notes, next_buttons = _next_step(answer, ref)
     buttons = [
         Button(action=actions.FEEDBACK_HELPFUL, label="Helpful", value=ref),
         Button(action=actions.FEEDBACK_NOT_HELPFUL, label="Not helpful", value=ref),
+        *next_buttons,
     ]
-    notes = []
-    if answer.next_step == "report":
-        notes.append(messages.NEXT_STEP_REPORT)
-        buttons.append(Button(action=actions.OPEN_REPORT, label="Report an incident", value=ref, style="primary"))
-    elif answer.next_step == "second_opinion":
-        notes.append(messages.NEXT_STEP_SECOND_OPINION)
-        buttons.append(
-            Button(action=actions.OPEN_SECOND_OPINION, label="Ask for a second opinion", value=ref, style="primary")
-        )
     return Reply(
         kind="answer",
         title=messages.ANSWER_TITLE,
@@ -64,13 +69,16 @@ def _answered(answer: Answer, question_id: int) -> Reply:
 
 
 def _not_covered(answer: Answer, question_id: int) -> Reply:
-    notes = [messages.did_you_mean(answer.closest_sections)] if answer.closest_sections else []
+    ref = str(question_id)
+    notes, next_buttons = _next_step(answer, ref)
+    if answer.closest_sections:
+        notes.insert(0, messages.did_you_mean(answer.closest_sections))
     return Reply(
         kind="not_covered",
         title=messages.NOT_COVERED_TITLE,
         text=messages.NOT_COVERED,
         notes=notes,
-        buttons=[Button(action=actions.SEND_TO_OWNER, label="Pass to the policy owner", value=str(question_id))],
+        buttons=[Button(action=actions.SEND_TO_OWNER, label="Pass to the policy owner", value=ref), *next_buttons],
     )
 
 
