@@ -31,6 +31,7 @@ ACTIONS = frozenset(
         "rejected",
         "reminded",
         "delivery_failed",
+        "delivery_retried",
     }
 )
 

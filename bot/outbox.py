@@ -28,8 +28,10 @@ at-least-once (a duplicate message is possible, a lost one is not).
 Failures: `DeliveryError(retry_after=s)` -> due again after s seconds; other errors ->
 exponential backoff `base * 2**(attempts-1)` capped at `cap`; `permanent=True` or more
 than `max_attempts` -> status "failed", logged at ERROR and audited "delivery_failed";
-jobs that depend on a failed job fail with it. A newer "update" of the same message
-supersedes an older one still pending, so a late retry never shows a stale state.
+jobs that depend on a failed job fail with it; `requeue()` sends a failed job and those
+waiting on it again once the cause is fixed (audited "delivery_retried"). A newer
+"update" of the same message supersedes an older one still pending, so a late retry
+never shows a stale state.
 Jobs for a platform with no registered `Transport` stay pending (e.g. Slack jobs while
 only the console runs).
 """
@@ -335,11 +337,41 @@ class Outbox:
         """Jobs that will not be retried: the alert list for whoever runs the bot."""
         return list(
             self.store.db.query(
-                "select id, created_at, subject, platform, kind, destination, attempts, last_error "
+                "select id, created_at, subject, platform, kind, destination, attempts, last_error, after "
                 "from outbox where status = ? order by id",
                 [FAILED],
             )
         )
+
+    def requeue(self, job_id: int, by: str) -> int:
+        """Make failed job `job_id`, and the jobs that failed waiting on it, due again now; how many.
+
+        For a cause someone has fixed (the bot invited to the channel, a channel id corrected).
+        """
+        db = self.store.db
+        now = self.clock()
+        with db.atomic():
+            chain = [
+                row[0]
+                for row in db.execute(
+                    "with recursive chain(id) as (select id from outbox where id = ? and status = ? "
+                    "union select o.id from outbox o join chain c on o.after = c.id where o.status = ?) "
+                    "select id from chain",
+                    [job_id, FAILED, FAILED],
+                ).fetchall()
+            ]
+            if not chain:
+                return 0
+            marks = ",".join("?" * len(chain))
+            db.execute(
+                f"update outbox set status = ?, attempts = 0, due = ?, claim = null where id in ({marks})",
+                [PENDING, now, *chain],
+            )
+            subject = db.execute("select subject from outbox where id = ?", [job_id]).fetchone()[0]
+            audit.record(db, subject=subject or f"outbox:{job_id}", action="delivery_retried", actor=by,
+                         at=utc_iso(now), detail=f"job {job_id} and {len(chain) - 1} waiting on it")  # fmt: skip
+        self.notify()
+        return len(chain)
 
     # -- background worker ----------------------------------------------------------------
 

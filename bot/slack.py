@@ -57,6 +57,7 @@ T = TypeVar("T")
 COMMANDS = ("/policy", "/report", "/secondopinion")
 EVENTS = ("app_mention", "message.im", "message.channels", "message.groups", "app_home_opened")
 SECOND_OPINION_SHORTCUT = "second_opinion_shortcut"
+RETRY_DELIVERY = "retry_delivery"  # Slack only: "Try again" on a failed delivery, on an SLT member's Home tab
 SHORTCUTS = (SECOND_OPINION_SHORTCUT,)
 EVENTS_PATH = "/slack/events"
 
@@ -412,6 +413,17 @@ class SlackBot:
             ack()
             self.open_modal(body, blocks.ask_modal())
 
+        @app.action(pressed(RETRY_DELIVERY))
+        def retry_delivery(ack: Callable, body: dict, action: dict) -> None:
+            ack()
+            with apologising(lambda r: self.tell(body, r)):
+                actor, job = actor_of(body), as_int(action.get("value", ""))
+                if job is None or not self.services.roster.is_slt(actor):
+                    self.tell(body, Reply(kind="error", text=messages.INCIDENT_SLT_ONLY, private=True))
+                    return
+                self.services.outbox.requeue(job, actor.key)  # 0 when someone else pressed it first
+                self.publish_home(actor.user_id)
+
     def _reports(self, app: App) -> None:
         @app.command("/report")
         def report_command(ack: Callable, command: dict, respond: Callable) -> None:
@@ -736,15 +748,25 @@ def configured(build: Callable[[], T]) -> T | None:
 
 
 def failed_deliveries(jobs: list[dict]) -> Reply:
-    """The outbox jobs that will not be retried (newest first): who runs the bot must see them."""
+    """The outbox jobs that will not be retried (newest first), with "Try again" on each that failed first-hand."""
+    shown = list(reversed(jobs[-FAILED_SHOWN:]))
+    failed = {job["id"] for job in jobs}
     facts = [
         Fact(
             label=job["subject"] or f"message {job['id']}",
             value=f"{job['kind']} to {job['platform']}:{job['destination']}: {job['last_error']} ({job['created_at']})",
         )
-        for job in reversed(jobs[-FAILED_SHOWN:])
+        for job in shown
     ]
-    return Reply(kind="error", title=messages.FAILED_DELIVERIES_TITLE, text=messages.FAILED_DELIVERIES, facts=facts)
+    buttons = [  # a job waiting on a failed one goes again with it
+        Button(action=RETRY_DELIVERY, label=f"{messages.TRY_AGAIN}: {job['subject'] or job['id']}", value=str(job["id"]))
+        for job in shown
+        if job["after"] not in failed
+    ]
+    return Reply(
+        kind="error", title=messages.FAILED_DELIVERIES_TITLE, text=messages.FAILED_DELIVERIES, facts=facts,
+        buttons=buttons,
+    )
 
 
 def slack_channels(ids: list[str]) -> frozenset[str]:

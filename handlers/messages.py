@@ -248,8 +248,9 @@ FAILED_DELIVERIES_TITLE = "Messages I couldn't deliver"
 FAILED_DELIVERIES = (
     "The chat platform refused these for good, so I stopped retrying; the reports and requests themselves "
     "are stored. The usual cause is that the bot is not in the channel (invite it) or a channel id in the "
-    "settings or routing.toml is wrong. `staffbot incidents show REF` has the full record."
+    "settings or routing.toml is wrong. Fix the cause, then press Try again."
 )
+TRY_AGAIN = "Try again"
 
 # Draft review reasons (knowledge.review.models.Reason) in plain words.
 REASONS = {

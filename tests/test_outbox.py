@@ -161,6 +161,23 @@ def test_permanent_failure_is_marked_logged_and_audited(store, caplog):
     assert "channel_not_found" in trail[0]["detail"]
 
 
+def test_requeue_sends_a_failed_job_and_those_waiting_on_it_again_once(store):
+    transport = FakeTransport(script=[DeliveryError("not_in_channel", permanent=True)])
+    outbox = make(store, transport)
+    first = outbox.enqueue("slack", post(), subject="INC-2026-0010")
+    reply = OutboundMessage(kind="reply", destination="CSLT", reply=Reply(kind="info", text="ack"))
+    outbox.enqueue("slack", reply, subject="INC-2026-0010", after=first)
+    outbox.run_pending()
+    assert statuses(store) == ["failed", "failed"]
+    assert outbox.requeue(first, "slack:UHEAD") == 2
+    assert outbox.requeue(first, "slack:UHEAD") == 0  # a second press finds nothing failed
+    outbox.run_pending()
+    assert statuses(store) == ["sent", "sent"]
+    assert transport.sent[1].thread == "ts-1"
+    trail = [r["action"] for r in audit.chronology(store.db, "INC-2026-0010")]
+    assert trail == ["delivery_failed", "delivery_failed", "delivery_retried", "routed"]
+
+
 def test_too_many_attempts_is_a_permanent_failure(store):
     transport = FakeTransport(script=[DeliveryError("HTTP 503") for _ in range(3)])
     clock = Clock()

@@ -119,25 +119,43 @@ def test_slack_failing_then_rate_limiting_then_recovering_gives_exactly_one_slt_
     assert slack.services.outbox.failed() == []
 
 
-def test_a_permanent_slack_error_on_the_slt_post_is_not_retried_but_audited_and_shown_to_slt(slack, fake):
-    fake.fail("chat.postMessage", times=5, status=200, error="not_in_channel")  # Slack's way: HTTP 200, ok false
+def test_a_permanent_slack_error_on_the_slt_post_is_not_retried_but_shown_to_slt_who_can_try_again(slack, fake):
+    fake.fail("chat.postMessage", times=1, status=200, error="not_in_channel")  # Slack's way: HTTP 200, ok false
     reference = file_report(slack, fake)
     [failed] = fake.wait_until(slack.services.outbox.failed)
     assert (failed["subject"], failed["destination"], failed["last_error"]) == (reference, SLT_CHANNEL, "not_in_channel")
     fake.settle()  # the outbox retries after 0.05 s: a retry would show up here
-    attempts = [c for c in fake.calls if c.method == "chat.postMessage" and c.body.get("_failed")]
-    assert len(attempts) == 1
+    assert not fake.recorded("chat.postMessage")
     assert slack.services.incidents.get(reference) is not None  # the report itself is kept
     trail = slack.services.incidents.history(reference)
-    assert [t["action"] for t in trail] == ["created", "delivery_failed"]
-    assert "not_in_channel" in trail[-1]["detail"]
-    slack.send_event({"type": "app_home_opened", "user": SLT_USER, "channel": "D1", "tab": "home"})
-    [home] = fake.wait_for("views.publish")
-    shown = json.dumps(home.body["view"])
-    assert messages.FAILED_DELIVERIES_TITLE in shown and reference in shown and "not_in_channel" in shown
+    assert [t["action"] for t in trail] == ["created", "delivery_failed"] and "not_in_channel" in trail[-1]["detail"]
+
     slack.send_event({"type": "app_home_opened", "user": STAFF_USER, "channel": "D1", "tab": "home"})
-    staff = fake.wait_for("views.publish", count=2)[-1]
+    staff = fake.wait_for("views.publish")[-1]
     assert messages.FAILED_DELIVERIES_TITLE not in json.dumps(staff.body["view"])
+    slack.send_event({"type": "app_home_opened", "user": SLT_USER, "channel": "D1", "tab": "home"})
+    home = fake.wait_for("views.publish", count=2)[-1].body["view"]
+    shown = json.dumps(home)
+    assert messages.FAILED_DELIVERIES_TITLE in shown and reference in shown and "not_in_channel" in shown
+    [retry] = [e for b in home["blocks"] if b["type"] == "actions" for e in b["elements"]
+               if e["action_id"] == "retry_delivery"]
+    assert retry["text"]["text"] == f"{messages.TRY_AGAIN}: {reference}"
+
+    # the bot has been invited to the channel; staff can't press it, SLT can
+    slack.click("retry_delivery", retry["value"], user=STAFF_USER, view={"id": "VHOME", "type": "home"})
+    [refusal] = fake.wait_for("chat.postMessage", where=lambda c: c.body["channel"] == STAFF_USER)
+    assert messages.INCIDENT_SLT_ONLY in text_of(refusal)
+    slack.click("retry_delivery", retry["value"], user=SLT_USER, view={"id": "VHOME", "type": "home"})
+    [post] = fake.wait_for("chat.postMessage", where=lambda c: c.body["channel"] == SLT_CHANNEL)
+    assert reference in text_of(post)
+    republished = fake.wait_for("views.publish", count=3)[-1]
+    assert republished.body["user_id"] == SLT_USER
+    fake.settle()
+    assert len(fake.recorded("chat.postMessage", where=lambda c: c.body["channel"] == SLT_CHANNEL)) == 1
+    assert slack.services.outbox.failed() == []
+    trail = slack.services.incidents.history(reference)
+    assert [t["action"] for t in trail][-2:] == ["delivery_retried", "routed"]
+    assert trail[-2]["actor"] == f"slack:{SLT_USER}"
 
 
 def test_two_hundred_concurrent_reports_get_two_hundred_unique_references(slack, fake):
