@@ -1,9 +1,12 @@
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from bot.cli import main
+from bot.config import load_settings
 from bot.incidents import IncidentDB
 from bot.reminders import Reminders, due_reminders, working_hours_between
-from handlers import actions
+from bot.services import Services
+from handlers import actions, messages
 from handlers.incident_models import ReportForm
 from handlers.models import Actor
 from handlers.report import act, submit_report
@@ -65,3 +68,31 @@ def test_due_reminders_with_explicit_times(services):
     waiting = book.awaiting_acknowledgement()
     assert due_reminders(waiting, at(23, 11), hours=4) == []
     assert [i.reference for i in due_reminders(waiting, at(23, 12), hours=4)] == [waiting[0][0].reference]
+
+
+def test_the_outbox_pass_reminds_after_staffbot_reminder_hours(tmp_path, monkeypatch):
+    """The setting reaches the reminder job the running bot schedules on its outbox worker."""
+    monkeypatch.setenv("STAFFBOT_DB", str(tmp_path / "r.db"))
+    monkeypatch.setenv("STAFFBOT_SLT_CHANNEL", "CSLT")
+    monkeypatch.setenv("STAFFBOT_REMINDER_HOURS", "2.5")
+    services = Services(load_settings())
+    old = submit_report(ReportForm(category="other", what_happened="x"), REPORTER, "k", services.incidents).reference
+    fresh = submit_report(ReportForm(category="other", what_happened="y"), REPORTER, "k2", services.incidents).reference
+    week_ago = (datetime.now(timezone.utc) - timedelta(days=7)).isoformat(timespec="seconds")
+    services.store.db.execute("update incidents set created_at = ? where reference = ?", [week_ago, old])
+    for task in services.outbox.periodic:  # what the worker runs after each delivery pass
+        task()
+    assert [r["action"] for r in services.incidents.history(old)][-1] == "reminded"
+    assert services.incidents.history(old)[-1]["detail"] == "not acknowledged after 2.5 working hours"
+    assert [r["action"] for r in services.incidents.history(fresh)] == ["created"]
+    [reply] = services.store.db.query("select reply, after from outbox where subject = ? and kind = 'reply'", [old])
+    assert messages.reminder(old, 2.5) in reply["reply"] and reply["after"] is not None
+    services.close()
+
+
+def test_a_reminder_interval_that_is_not_a_positive_number_stops_every_command(monkeypatch, capsys):
+    for value in ("0", "-1", "soon"):
+        monkeypatch.setenv("STAFFBOT_REMINDER_HOURS", value)
+        assert main(["incidents", "list"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("staffbot: error: STAFFBOT_REMINDER_HOURS is malformed") and err.count("\n") == 1

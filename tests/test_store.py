@@ -67,3 +67,22 @@ def test_audit_rejects_unknown_actions(tmp_path):
     store.migrate([audit.migrations])
     with pytest.raises(ValueError, match="unknown audit action"):
         audit.record(store.db, subject="X", action="shredded", actor="tester", at="now")
+
+
+def test_a_new_database_and_its_journal_are_readable_by_the_owner_only(tmp_path):
+    store = Store(tmp_path / "s.db")
+    store.migrate([audit.migrations])
+    audit.record(store.db, subject="INC-2026-0001", action="created", actor="tester", at="2026-11-24T09:00:00+00:00")
+    for name in ("s.db", "s.db-wal", "s.db-shm"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o600, name
+    store.close()
+
+
+def test_an_existing_database_keeps_its_permissions(tmp_path):
+    path = tmp_path / "s.db"
+    Store(path).db.close()
+    path.chmod(0o640)  # the operator chose to share it with a group
+    store = Store(path)
+    store.db
+    assert path.stat().st_mode & 0o777 == 0o640
+    store.close()
