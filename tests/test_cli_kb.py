@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -160,3 +161,22 @@ def test_eval_refuses_a_malformed_file_in_one_line(capsys, tmp_path, content, me
     status, out, err = run(capsys, "eval", str(path))
     assert (status, out) == (1, "")
     assert err.startswith(f"staffbot: error: {message.format(path=path)}") and err.count("\n") == 1
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read any file")
+def test_unreadable_folder_and_file_are_named(capsys, tmp_path):
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    (folder / "a-policy.txt").write_text(SAMPLE_TXT, encoding="utf-8")
+    locked = folder / "locked.txt"
+    locked.write_text(SAMPLE_TXT, encoding="utf-8")
+    locked.chmod(0)
+    status, out, _ = run(capsys, "kb", "--policies", str(folder))
+    assert status == 0 and out.startswith("a-policy.txt (") and "problem: locked.txt: could not be read" in out
+    folder.chmod(0)
+    try:
+        status, out, err = run(capsys, "kb", "--policies", str(folder))
+    finally:
+        folder.chmod(0o755)
+    assert (status, out) == (2, "")
+    assert err == f"staffbot: error: STAFFBOT_POLICIES: policy folder {folder} cannot be read: Permission denied\n"
