@@ -75,7 +75,7 @@ HTTP_THREADS = 32
 EVENT_MEMORY_SECONDS = 24 * 3600
 FAILED_SHOWN = 20  # failed deliveries listed on an SLT member's Home tab, newest first
 MESSAGE_TS = re.compile(r"^\d+\.\d+$")
-ANSWERED_SUBTYPES = (None, "file_share")  # a new message, with or without a file; not edits, joins, bots
+DRAFT_SUBTYPES = (None, "file_share")  # a new post, perhaps with a photo; not edits, joins or bots
 
 
 def pressed(*names: str) -> re.Pattern[str]:
@@ -318,10 +318,10 @@ class SlackBot:
 
         @app.event("message")
         def message(body: dict, event: dict, context: dict) -> None:
-            if event.get("subtype") not in ANSWERED_SUBTYPES or event.get("bot_id"):
+            if event.get("subtype") not in DRAFT_SUBTYPES or event.get("bot_id"):
                 return
             if event.get("channel_type") == "im":
-                if self.first_delivery(body):
+                if not event.get("subtype") and self.first_delivery(body):
                     thread = event.get("thread_ts")
                     text = blocks.unescape(event.get("text", ""))
                     self.converse(event, text, Place(channel_id=event["channel"], thread_id=thread), thread)
@@ -759,7 +759,8 @@ def failed_deliveries(jobs: list[dict]) -> Reply:
         for job in shown
     ]
     buttons = [  # a job waiting on a failed one goes again with it
-        Button(action=RETRY_DELIVERY, label=f"{messages.TRY_AGAIN}: {job['subject'] or job['id']}", value=str(job["id"]))
+        Button(action=RETRY_DELIVERY, label=f"{messages.TRY_AGAIN}: {job['subject'] or job['id']}",
+               value=str(job["id"]))
         for job in shown
         if job["after"] not in failed
     ]

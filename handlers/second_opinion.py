@@ -360,7 +360,10 @@ def awaiting_decision(actor: Actor, book: ReviewBook, roster: SltCheck, now: dat
     if not queue:
         return _private("info", messages.NO_PENDING_REVIEWS, messages.PENDING_REVIEWS_TITLE)
     facts = [
-        Fact(label=r.reference, value=f"{who(r.requester)} — {len(r.findings)} finding(s) — {age(r.created_at, now)}")
+        Fact(
+            label=r.reference,
+            value=f"{who(r.requester)} — {len(r.findings)} finding(s) — {age(r.created_at, now)}",
+        )
         for r in queue
     ]
     buttons = [Button(action=actions.SO_VIEW, label=f"View {r.reference}", value=r.reference) for r in queue]

@@ -90,7 +90,8 @@ def test_a_decision_updates_the_post_replies_in_its_thread_and_a_second_click_is
     slack.click(actions.SO_APPROVE, reference, user=SLT_USER_2, channel=SLT_CHANNEL)
     second = fake.wait_for("chat.postEphemeral", count=2)[-1]
     assert second.body["user"] == SLT_USER_2 and "already approved by uslt1" in text_of(second)
-    assert [h["action"] for h in slack.services.reviews.history(reference)] == ["requested", "routed", "approved", "refused"]
+    history = [h["action"] for h in slack.services.reviews.history(reference)]
+    assert history == ["requested", "routed", "approved", "refused"]
     every_post = fake.recorded("chat.postMessage")
     assert all(c.body["unfurl_links"] is False and c.body["unfurl_media"] is False for c in every_post)
 
@@ -196,7 +197,8 @@ FINE_POST = "Reminder: the school fair is on Saturday from 10am. Everyone welcom
 @pytest.fixture
 def drafting(tmp_path, fake):
     """The bot with a public and a private drafting channel (and a Teams one, which Slack ignores)."""
-    settings = slack_settings(tmp_path, fake, STAFFBOT_DRAFTING_CHANNELS="CDRAFTS, slack:GDRAFTS, teams:19:x@thread.tacv2")
+    channels = "CDRAFTS, slack:GDRAFTS, teams:19:x@thread.tacv2"
+    settings = slack_settings(tmp_path, fake, STAFFBOT_DRAFTING_CHANNELS=channels)
     with serving(Services(settings), fake) as bot:
         yield bot
 
@@ -226,6 +228,15 @@ def test_private_drafting_channels_are_checked_too(drafting, fake):
     _, ts = drafting.channel_message(RISKY_POST, channel="GDRAFTS", channel_type="group")
     [nudge] = fake.wait_for("chat.postMessage")
     assert (nudge.body["channel"], nudge.body["thread_ts"]) == ("GDRAFTS", ts)
+
+
+def test_a_post_with_a_photo_is_checked_by_its_caption(drafting, fake):
+    drafting.direct_message("Can I post photos of a school trip?", subtype="file_share")  # a DM file: not a draft
+    _, ts = drafting.channel_message(RISKY_POST, channel="CDRAFTS", subtype="file_share")
+    [nudge] = fake.wait_for("chat.postMessage")
+    assert nudge.body["thread_ts"] == ts and messages.SUGGEST_SECOND_OPINION in text_of(nudge)
+    fake.settle()
+    assert len(fake.recorded("chat.postMessage")) == 1
 
 
 def test_fine_posts_other_channels_replies_bots_and_questions_get_no_suggestion(drafting, fake):
