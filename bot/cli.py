@@ -1,7 +1,11 @@
 """The `staffbot` command line.
 
 Scripts outside the project rely on `ask --json` and `review --json`: their output shapes
-are a contract, documented in the README.
+are a contract, documented in the README. With `--batch FILE` both print one JSON object
+per non-blank line, in order; a line that can't be used gives `{"line": n, "error": "..."}`
+in its place, the rest are still processed, and the exit status is then 1. Every failure
+is one line on stderr (`staffbot: error: ...`) and a non-zero status, never a traceback:
+1 bad input, 2 usage or configuration, 70 a bug, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ class LazyGroup(click.Group):
             command: click.Command = getattr(importlib.import_module(module), name)
             return command
         return super().get_command(ctx, cmd_name)
+
 
 policies_option = click.option(
     "--policies",
