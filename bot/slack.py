@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from slack_bolt import App
+from slack_bolt.error import BoltError
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -221,7 +222,12 @@ def build_slack_app(services: Services, *, client: WebClient | None = None) -> A
     client = client or web_client(settings.slack_bot_token, settings.slack_api_url)
     # Commands and clicks wait for a free listener thread before they can ack: bolt's default 5 is too few.
     workers = ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack-listener")
-    app = App(signing_secret=settings.slack_signing_secret, client=client, listener_executor=workers)
+    try:  # bolt checks the token with auth.test here
+        app = App(signing_secret=settings.slack_signing_secret, client=client, listener_executor=workers)
+    except BoltError:
+        raise ConfigError("SLACK_BOT_TOKEN: Slack refused this token (auth.test failed)") from None
+    except OSError as exc:  # URLError and friends: no answer at all
+        raise ConfigError(f"SLACK_API_URL: cannot reach {settings.slack_api_url} ({exc})") from None
     # Bolt logs the body of a rejected request at INFO: a report's text must not reach the logs.
     logging.getLogger("slack_bolt.RequestVerification").setLevel(logging.WARNING)
 
