@@ -26,8 +26,10 @@ between the transport call and the "sent" update leaves the job in "sending": af
 at-least-once (a duplicate message is possible, a lost one is not).
 
 Failures: `DeliveryError(retry_after=s)` -> due again after s seconds; other errors ->
-exponential backoff `base * 2**(attempts-1)` capped at `cap`; `permanent=True` or more
-than `max_attempts` -> status "failed", logged at ERROR and audited "delivery_failed";
+exponential backoff `base * 2**(attempts-1)` capped at `cap`. A platform outage
+(`DeliveryError`) is retried for as long as it lasts; `permanent=True`, or an unexpected
+exception (a transport bug) more than `max_attempts` times -> status "failed", logged at
+ERROR and audited "delivery_failed";
 jobs that depend on a failed job fail with it; `requeue()` sends a failed job and those
 waiting on it again once the cause is fixed (audited "delivery_retried"). A newer
 "update" of the same message supersedes an older one still pending, so a late retry
@@ -272,13 +274,13 @@ class Outbox:
         try:
             ref = self.transports[job["platform"]].send(message)
         except DeliveryError as exc:
-            if exc.permanent or attempts >= self.max_attempts:
+            if exc.permanent:  # an outage, however long, is waited out: reports are never dropped
                 self._fail(job, str(exc) or "delivery failed", token)
             else:
                 delay = exc.retry_after if exc.retry_after is not None else self._backoff(attempts)
                 self._retry(job, token, delay, str(exc))
             return
-        except Exception as exc:  # a bug or an unexpected network error: retry, never lose the job
+        except Exception as exc:  # a bug in a transport: retried, but only max_attempts times
             log.exception("outbox job %s: unexpected error from the %s transport", job["id"], job["platform"])
             if attempts >= self.max_attempts:
                 self._fail(job, repr(exc), token)

@@ -2,8 +2,9 @@
 
 A policy says "engage with current or prior learners"; staff ask about "a friend request
 from a Year 9" or "my nephew at the school". A sidecar file `NAME.topics.toml` next to a
-document `NAME.txt` lists, per passage (found by a verbatim phrase), such topics; they are
-indexed with the passage as a field of their own but never shown. See data/VOCABULARY.md.
+document `NAME.txt` lists, per passage (found by a verbatim phrase), such `topics` and
+example `questions`; they are indexed with the passage as a field of their own but never
+shown. See data/VOCABULARY.md.
 """
 
 from __future__ import annotations
@@ -37,15 +38,17 @@ def attach_topics(chunks: list[Chunk], path: Path) -> tuple[list[Chunk], list[st
     problems: list[str] = []
     entries = raw.get("passage", [])
     for n, entry in enumerate(entries if isinstance(entries, list) else [], 1):
-        match, words = (entry.get("match"), entry.get("topics")) if isinstance(entry, dict) else (None, None)
-        if not isinstance(match, str) or not isinstance(words, list) or not all(isinstance(w, str) for w in words):
-            problems.append(f"{path.name}: passage {n} needs a 'match' phrase and a list of 'topics'")
+        match = entry.get("match") if isinstance(entry, dict) else None
+        lists = [entry.get(key, []) for key in ("topics", "questions")] if isinstance(entry, dict) else [None]
+        if not isinstance(match, str) or not all(
+                isinstance(items, list) and all(isinstance(item, str) for item in items) for items in lists):
+            problems.append(f"{path.name}: passage {n} needs a 'match' phrase and lists of 'topics' or 'questions'")
             continue
         wanted = normalise(match)
         hits = [c.id for c in chunks if wanted and wanted in normalise(c.text)]
         if not hits:
             problems.append(f"{path.name}: passage {n} matches no passage ({match[:60]!r})")
         for chunk_id in hits:
-            topics.setdefault(chunk_id, []).extend(words)
+            topics.setdefault(chunk_id, []).extend(item for items in lists for item in items)
     updated = [c.model_copy(update={"topics": "; ".join(topics[c.id])}) if c.id in topics else c for c in chunks]
     return updated, problems

@@ -48,7 +48,7 @@ def test_malformed_topics_keep_the_document(tmp_path: Path) -> None:
     assert len(library.problems) == 1 and library.problems[0].startswith("social-media-policy.topics.toml: could not be read")
     assert library.documents == ["social-media-policy.txt"]
     library = load_folder(_folder(tmp_path / "b", '[[passage]]\nmatch = "approve account creation"\ntopics = "not a list"\n'))
-    assert library.problems == ["social-media-policy.topics.toml: passage 1 needs a 'match' phrase and a list of 'topics'"]
+    assert library.problems == ["social-media-policy.topics.toml: passage 1 needs a 'match' phrase and lists of 'topics' or 'questions'"]
 
 
 def test_shipped_topics_all_find_their_passage() -> None:

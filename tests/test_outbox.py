@@ -178,14 +178,28 @@ def test_requeue_sends_a_failed_job_and_those_waiting_on_it_again_once(store):
     assert trail == ["delivery_failed", "delivery_failed", "delivery_retried", "routed"]
 
 
-def test_too_many_attempts_is_a_permanent_failure(store):
-    transport = FakeTransport(script=[DeliveryError("HTTP 503") for _ in range(3)])
+def test_an_outage_is_waited_out_however_many_attempts_it_takes(store):
+    transport = FakeTransport(script=[DeliveryError("HTTP 503") for _ in range(12)])
+    clock = Clock()
+    outbox = make(store, transport, clock, max_attempts=3)
+    outbox.enqueue("slack", post())
+    for _ in range(12):
+        outbox.run_pending()
+        assert statuses(store) == ["pending"]
+        clock.now += 400  # past the capped backoff
+    outbox.run_pending()
+    assert statuses(store) == ["sent"]
+    assert len(transport.sent) == 1
+
+
+def test_a_transport_bug_fails_the_job_after_max_attempts(store):
+    transport = FakeTransport(script=[TypeError("bug") for _ in range(3)])
     clock = Clock()
     outbox = make(store, transport, clock, max_attempts=3)
     outbox.enqueue("slack", post())
     for _ in range(3):
         outbox.run_pending()
-        clock.now += 10
+        clock.now += 400
     assert statuses(store) == ["failed"]
     assert transport.sent == []
 
