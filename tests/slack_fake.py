@@ -69,6 +69,7 @@ class FakeSlack:
     failures: dict[str, Failure] = field(default_factory=dict)
     usergroup: list[str] = field(default_factory=list)
     channel_messages: dict[tuple[str, str], str] = field(default_factory=dict)  # (channel, ts) -> text
+    socket_url: str = ""  # what apps.connections.open hands a Socket Mode client
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
     ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -168,6 +169,8 @@ class FakeSlack:
             return {"ok": True, "channel": {"id": "D" + str(body.get("users", ""))}}
         if method == "usergroups.users.list":
             return {"ok": True, "users": list(self.usergroup)}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.socket_url} if self.socket_url else {"ok": False, "error": "invalid_auth"}
         if method == "conversations.replies":
             text = self.channel_messages.get((body.get("channel", ""), body.get("ts", "")))
             if text is None:
