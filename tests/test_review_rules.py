@@ -47,3 +47,11 @@ def test_a_school_can_extend_a_list(tmp_path: Path) -> None:
 def test_labelled_drafts_meet_the_targets(name: str) -> None:
     report = evaluate_drafts(Reviewer.from_folder(RULES), json.loads((ROOT / name).read_text(encoding="utf-8")))
     assert report.recall >= 0.9 and report.precision >= 0.85, "\n".join(report.summary_lines())
+
+
+def test_a_macro_with_alternatives_stays_one_alternative() -> None:
+    from knowledge.review.rules import compile_patterns
+
+    pattern = compile_patterns(["{PET}s? for sale"], {"PET": "cat|dog"})
+    assert pattern is not None
+    assert pattern.search("dogs for sale") and not pattern.search("a cat nap")

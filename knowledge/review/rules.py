@@ -58,8 +58,9 @@ class RuleSet:
 
 
 def expand(pattern: str, macros: Mapping[str, str]) -> str:
+    """Replace each {NAME} by its fragment, grouped, so "a|b" inside stays one alternative."""
     for _ in range(5):  # macros may use macros, a little
-        expanded = _MACRO.sub(lambda m: macros.get(m.group(1), m.group(0)), pattern)
+        expanded = _MACRO.sub(lambda m: f"(?:{macros[m.group(1)]})" if m.group(1) in macros else m.group(0), pattern)
         if expanded == pattern:
             break
         pattern = expanded
