@@ -362,7 +362,7 @@ def slack(tmp_path: Path, fake: FakeSlack) -> Iterator[SlackBot]:
 @contextmanager
 def serving(services: Services, fake: FakeSlack) -> Iterator[SlackBot]:
     """Serve `services` over HTTP as `staffbot serve slack` does (quick outbox retries); close them after."""
-    services.__dict__["outbox"] = Outbox(services.store, backoff_base=0.05, backoff_cap=0.5, poll_interval=0.2)
+    quick(services.outbox)
     app = start_slack(services)
     server = http_server(app, host="127.0.0.1", port=0)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -373,6 +373,11 @@ def serving(services: Services, fake: FakeSlack) -> Iterator[SlackBot]:
         stop(server, thread)
         app.listener_runner.listener_executor.shutdown(wait=True)  # no listener may outlive the database
         services.close()
+
+
+def quick(outbox: Outbox) -> None:
+    """The production outbox (reminders included) with retries and polls in fractions of a second."""
+    outbox.backoff_base, outbox.backoff_cap, outbox.poll_interval = 0.05, 0.5, 0.2
 
 
 def stop(server: Any, thread: threading.Thread) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 import time
 
@@ -370,3 +370,16 @@ def test_my_reports_are_on_my_app_home_with_their_status_and_nobody_elses(slack,
     slt = json.dumps(fake.wait_for("views.publish", count=2)[-1].body["view"], ensure_ascii=False)
     assert messages.NO_REPORTS in slt  # their own list is empty; the reports are in the SLT queue below it
     assert slt.index(messages.MY_REPORTS_TITLE) < slt.index(messages.OPEN_INCIDENTS_TITLE) < slt.index(waiting)
+
+
+def test_an_unacknowledged_report_is_reminded_in_its_slt_thread(slack, fake):
+    reference = file_report(slack, fake)
+    [post] = fake.wait_for("chat.postMessage", where=lambda c: c.body["channel"] == SLT_CHANNEL)
+    a_week_ago = (datetime.now(timezone.utc) - timedelta(days=7)).isoformat(timespec="seconds")
+    slack.services.store.db.execute("update incidents set created_at = ? where reference = ?", [a_week_ago, reference])
+    [reminder] = fake.wait_for("chat.postMessage", where=lambda c: c.body.get("thread_ts") is not None)
+    assert reminder.body["channel"] == SLT_CHANNEL and reminder.body["thread_ts"].startswith("1700000000.")
+    assert messages.reminder(reference, slack.services.settings.reminder_hours) in text_of(reminder)
+    fake.settle()  # once per interval, not on every pass of the outbox
+    assert len(fake.recorded("chat.postMessage", where=lambda c: c.body.get("thread_ts") is not None)) == 1
+    assert [h["action"] for h in slack.services.incidents.history(reference)][-1] == "reminded"

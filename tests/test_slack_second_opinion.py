@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from slack_fake import (  # noqa: F401
@@ -109,6 +110,19 @@ def test_a_long_draft_is_shortened_in_the_channel_and_slt_can_view_all_of_it(sla
     full = fake.wait_for("views.open", count=before + 1)[-1]
     assert "THE END &lt;!channel&gt;" in text_of(full) and "<!channel>" not in text_of(full)
     assert [h["action"] for h in slack.services.reviews.history(reference)][-2:] == ["refused", "viewed"]
+
+
+def test_an_undecided_draft_is_reminded_in_its_slt_thread(slack, fake):
+    reference = request(slack, fake)
+    fake.wait_for("chat.postMessage", where=lambda c: c.body["channel"] == SLT_CHANNEL)
+    a_week_ago = (datetime.now(timezone.utc) - timedelta(days=7)).isoformat(timespec="seconds")
+    slack.services.store.db.execute("update review_requests set created_at = ? where reference = ?",
+                                    [a_week_ago, reference])
+    [reminder] = fake.wait_for("chat.postMessage", where=lambda c: c.body.get("thread_ts") is not None)
+    assert reminder.body["channel"] == SLT_CHANNEL
+    assert messages.review_reminder(reference, slack.services.settings.reminder_hours) in text_of(reminder)
+    fake.settle()
+    assert len(fake.recorded("chat.postMessage", where=lambda c: c.body.get("thread_ts") is not None)) == 1
 
 
 def test_request_changes_and_reject_ask_for_a_comment_the_requester_sees(slack, fake):

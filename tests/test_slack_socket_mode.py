@@ -19,11 +19,10 @@ from typing import Any
 import pytest
 from aiohttp import WSMsgType, web
 from slack_bolt.adapter.socket_mode import SocketModeHandler
-from slack_fake import STAFF_USER, fake, slack_settings, text_of  # noqa: F401
+from slack_fake import STAFF_USER, fake, quick, slack_settings, text_of  # noqa: F401
 from teams_fake import LoopThread, serve
 
 from bot.cli_serve import start_slack
-from bot.outbox import Outbox
 from bot.services import Services
 from handlers import messages
 
@@ -73,7 +72,7 @@ def socket_mode(tmp_path, fake) -> Iterator[SlackSide]:
     runner, url = loops.run(serve(app))
     fake.socket_url = url.replace("http://", "ws://") + "/link"
     services = Services(slack_settings(tmp_path, fake, SLACK_APP_TOKEN="xapp-test"))
-    services.__dict__["outbox"] = Outbox(services.store, poll_interval=0.2)
+    quick(services.outbox)
     bolt = start_slack(services)
     handler = SocketModeHandler(bolt, services.settings.slack_app_token)  # as `staffbot serve slack` does
     handler.connect()
