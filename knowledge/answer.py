@@ -22,9 +22,9 @@ MAX_MATCHES = 3
 # Logistic calibration (see `confidence`), fitted on data/eval/qa_dev.json and two sets of
 # questions written apart from the code (tests/knowledge_*_qa.json) so that at most 5% of
 # in-scope questions fall below 0.5.
-SCORE_SLOPE = 0.5
-PROCEDURE_PENALTY = 2.3
-CALIBRATION_BIAS = 1.76
+SCORE_SLOPE = 0.57
+PROCEDURE_PENALTY = 2.1
+CALIBRATION_BIAS = 2.4
 NEXT_STEP_PRIORITY: tuple[NextStep, ...] = ("report", "second_opinion")
 
 

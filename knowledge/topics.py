@@ -36,6 +36,7 @@ def attach_topics(chunks: list[Chunk], path: Path) -> tuple[list[Chunk], list[st
         return chunks, [f"{path.name}: could not be read ({exc})"]
     topics: dict[str, list[str]] = {}
     problems: list[str] = []
+    texts = [(c.id, normalise(c.text)) for c in chunks]
     entries = raw.get("passage", [])
     for n, entry in enumerate(entries if isinstance(entries, list) else [], 1):
         match = entry.get("match") if isinstance(entry, dict) else None
@@ -45,7 +46,7 @@ def attach_topics(chunks: list[Chunk], path: Path) -> tuple[list[Chunk], list[st
             problems.append(f"{path.name}: passage {n} needs a 'match' phrase and lists of 'topics' or 'questions'")
             continue
         wanted = normalise(match)
-        hits = [c.id for c in chunks if wanted and wanted in normalise(c.text)]
+        hits = [chunk_id for chunk_id, text in texts if wanted and wanted in text]
         if not hits:
             problems.append(f"{path.name}: passage {n} matches no passage ({match[:60]!r})")
         for chunk_id in hits:

@@ -21,16 +21,23 @@ def _top(kb: KnowledgeBase, question: str) -> str:
     return kb.answer(question).matches[0].chunk.text
 
 
-def test_vocabulary_maps_staff_words_onto_policy_words(kb: KnowledgeBase) -> None:
+def test_vocabulary_maps_staff_words_onto_policy_words(tmp_path: Path) -> None:
     # "ex-student" and "befriend"-style wording never appear in the policy text.
+    kb = KnowledgeBase.from_folder(_bare_policy(tmp_path), vocabulary_path=VOCABULARY)
     assert "prior learners" in _top(kb, "Can I add a former student as a friend on my personal Facebook?")
     assert "journalist" in _top(kb, "A newspaper reporter messaged me about a post. What do I do?")
 
 
-def test_vocabulary_expansion_beats_plain_bm25(tmp_path: Path) -> None:
+def _bare_policy(tmp_path: Path) -> Path:
+    """The shipped policy without its topics file, to see what the vocabulary does alone."""
     bare = tmp_path / "policies"
     bare.mkdir()
-    shutil.copy(POLICY_FILE, bare)  # without its topics file
+    shutil.copy(POLICY_FILE, bare)
+    return bare
+
+
+def test_vocabulary_expansion_beats_plain_bm25(tmp_path: Path) -> None:
+    bare = _bare_policy(tmp_path)
     empty = tmp_path / "empty.toml"
     empty.write_text("", encoding="utf-8")
     question = "Can I add a former student as a friend on my personal Facebook?"
