@@ -37,14 +37,15 @@ class PhraseTable:
     def __init__(self, entries: dict[str, list[str]] | None = None) -> None:
         self.exact: dict[tuple[str, ...], list[str]] = {}
         self.stemmed: dict[tuple[str, ...], list[tuple[tuple[str, ...], list[str]]]] = {}
-        self.longest = 0
+        self.sizes: dict[str, set[int]] = {}  # first stem -> lengths of the phrases it starts
         for text, values in (entries or {}).items():
             tokens = tuple(words(text))
             if tokens:
                 known = self.exact.setdefault(tokens, [])
                 known.extend(v for v in values if v not in known)
-                self.stemmed.setdefault(tuple(stem(w) for w in tokens), []).append((tokens, values))
-                self.longest = max(self.longest, len(tokens))
+                stems = tuple(stem(w) for w in tokens)
+                self.stemmed.setdefault(stems, []).append((tokens, values))
+                self.sizes.setdefault(stems[0], set()).add(len(tokens))
 
     def _by_stem(self, tokens: tuple[str, ...], stems: tuple[str, ...]) -> list[str]:
         """Values of the entries that are inflections of `tokens` ("harassed" for "harass"),
@@ -61,7 +62,9 @@ class PhraseTable:
         found: list[tuple[int, int, list[str]]] = []
         i = 0
         while i < len(tokens):
-            for size in range(min(self.longest, len(tokens) - i), 0, -1):
+            for size in sorted(self.sizes.get(stems[i], ()), reverse=True):
+                if i + size > len(tokens):
+                    continue
                 values = self.exact.get(tuple(tokens[i:i + size]))
                 if not values and (size > 1 or tokens[i] not in STOP_WORDS):  # "year" is not "yearly"
                     values = self._by_stem(tuple(tokens[i:i + size]), tuple(stems[i:i + size]))
