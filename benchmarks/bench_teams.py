@@ -21,7 +21,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from teams_fake import TENANT, TeamsHarness  # noqa: E402
+from teams_fake import TENANT, Activities, TeamsHarness  # noqa: E402
 
 from bot.config import load_settings  # noqa: E402
 from bot.services import Services  # noqa: E402
@@ -34,11 +34,9 @@ QUESTION = "Can I accept a friend request from a former pupil?"
 
 
 def activities(service_url: str, round_: int) -> list[dict]:
-    """Questions shaped as Teams sends them (see tests/teams_fake.py), one per user."""
-    harness = TeamsHarness.__new__(TeamsHarness)
-    harness.service_url = service_url
-    harness.ids = iter(range(round_ * CONCURRENT, (round_ + 1) * CONCURRENT))
-    return [harness.activity(user=f"aad-user-{n}", text=QUESTION) for n in range(CONCURRENT)]
+    """Questions shaped as Teams sends them (see tests/teams_fake.py), one per user, fresh ids each round."""
+    maker = Activities(service_url)
+    return [maker.activity(user=f"aad-user-{n}", text=QUESTION, activity_id=f"{round_}-{n}") for n in range(CONCURRENT)]
 
 
 async def burst(bot_url: str, batch: list[dict]) -> list[float]:

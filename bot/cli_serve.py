@@ -1,4 +1,4 @@
-"""`staffbot serve PLATFORM`: run the bot on a chat platform until stopped."""
+"""`staffbot serve PLATFORM`: check the settings, then run the bot on a chat platform until stopped."""
 
 from __future__ import annotations
 
@@ -7,18 +7,65 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, Settings, load_settings
 from bot.services import Services
 
 if TYPE_CHECKING:
     from slack_bolt import App
 
+    from bot.routing import Destination
+
 log = logging.getLogger(__name__)
+
+PLATFORM_NAMES = {"slack": "Slack", "teams": "Teams", "console": "the console"}
+UNSET = "console:unset"  # stands in for STAFFBOT_SLT_CHANNEL when telling "not set up" from "malformed"
 
 
 @click.group()
 def serve() -> None:
     """Run the bot on a chat platform (Slack or Teams) until Ctrl-C."""
+
+
+def reports_unconfigured(settings: Settings) -> bool:
+    """True on a fresh install: neither STAFFBOT_SLT_CHANNEL nor the routing file names any destination.
+
+    Reports are then off (with a warning) rather than the bot refusing to start: a Teams
+    school needs the bot running to learn its SLT channel's id (`staffbot teams channels`).
+    """
+    from bot.routing import Routing
+
+    if settings.slt_channel:
+        return False
+    try:
+        table = Routing.load(settings.model_copy(update={"slt_channel": UNSET})).table
+    except ConfigError:
+        return False  # malformed: Routing.load(settings) will say how
+    return not (table.default or table.dsl or table.categories)
+
+
+def check_settings(services: Services, platform: str) -> None:
+    """Before serving, stop with one line naming the setting if anything configured is malformed
+    (policies, review rules, the do-not-publish list, routing file, SLT and review channels);
+    warn about what will not work from this process (other platforms' channels, no SLT)."""
+    from bot.reviews import approvals_channel
+
+    settings = services.settings
+    targets: list[Destination] = []
+    if not reports_unconfigured(settings):
+        routing = services.routing
+        targets += [*routing.default, *routing.dsl, *(d for ds in routing.table.categories.values() for d in ds)]
+    if settings.review_channel or settings.slt_channel:
+        targets.append(approvals_channel(settings))
+    services.kb
+    services.reviewer
+    elsewhere = sorted({PLATFORM_NAMES.get(t.platform, t.platform) for t in targets if t.platform != platform})
+    if elsewhere:
+        log.warning("reports or drafts are routed to %s as well: those messages wait in the outbox until the bot "
+                    "serves that platform too (another `staffbot serve` on the same STAFFBOT_DB)", " and ".join(elsewhere))
+    slt = bool(settings.teams_slt_users) if platform == "teams" else bool(settings.slt_users or settings.slt_usergroup)
+    if not slt:
+        setting = "STAFFBOT_TEAMS_SLT_USERS" if platform == "teams" else "STAFFBOT_SLT_USERS or STAFFBOT_SLT_USERGROUP"
+        log.warning("%s is not set: nobody in %s can act on reports or drafts", setting, PLATFORM_NAMES[platform])
 
 
 def prepare(services: Services) -> None:
@@ -42,6 +89,10 @@ def start_slack(services: Services) -> App:
     return app
 
 
+def logged() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
 @serve.command("slack")
 @click.option("--port", default=3000, show_default=True, type=click.IntRange(0, 65535), help="HTTP port.")
 @click.option("--host", default="0.0.0.0", show_default=True, help="HTTP address to listen on.")
@@ -52,9 +103,11 @@ def serve_slack(port: int, host: str) -> None:
 
         SLACK_BOT_TOKEN=xoxb-… SLACK_SIGNING_SECRET=… staffbot serve slack --port 3000
     """
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logged()
     services = Services(load_settings())
     try:
+        services.settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+        check_settings(services, "slack")
         if services.settings.slack_app_token:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -86,4 +139,5 @@ def serve_teams(port: int, host: str) -> None:
     """
     from bot.cli_teams import run_teams
 
+    logged()
     run_teams(host, port)

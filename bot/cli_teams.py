@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import click
@@ -12,15 +11,16 @@ from bot.services import Services
 
 
 def run_teams(host: str, port: int) -> None:
-    """Serve /api/messages and deliver the outbox until Ctrl-C."""
+    """Check the settings, then serve /api/messages and deliver the outbox until Ctrl-C."""
     from aiohttp import web
 
-    from bot.cli_serve import prepare
-    from bot.teams import build_teams_app
+    from bot.cli_serve import check_settings, prepare
+    from bot.teams import build_teams_app, check_auth_settings
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     services = Services(load_settings())
     try:
+        check_auth_settings(services.settings)
+        check_settings(services, "teams")
         app = build_teams_app(services)
         prepare(services)
         services.outbox.start()

@@ -5,15 +5,18 @@
   incoming activity records its conversation's service URL, team and channel names, and
   for 1:1 chats the person's AAD object id. `staffbot teams channels` lists them.
 - Seen activities: Teams re-sends an activity when the bot is slow (>15 s); the first
-  insert of its id wins, later copies are ignored.
+  insert of its id wins, later copies are ignored. Ids older than SEEN_DAYS are pruned:
+  Teams never re-sends that late, so the table stays small.
 - Checked drafts: the "Send to SLT" button of a second-opinion check carries a nonce;
   the draft it refers to stays here rather than in the card (a 40,000-character draft
-  would exceed the card size limit).
+  would exceed the card size limit). Drafts not sent within DRAFT_DAYS are deleted: a
+  draft may name learners, and an old check is stale anyway.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import time
+from datetime import datetime, timedelta, timezone
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
@@ -24,6 +27,10 @@ from bot import audit
 from bot.store import Store
 
 migrations = Migrations("staffbot.teams")
+
+SEEN_DAYS = 2
+DRAFT_DAYS = 7
+PRUNE_EVERY_SECONDS = 3600.0
 
 
 @migrations()
@@ -51,8 +58,14 @@ def create_teams_tables(db: Database) -> None:
     db["teams_drafts"].create({"nonce": str, "user_aad": str, "draft": str, "created_at": str}, pk="nonce")
 
 
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+@migrations()
+def index_seen_by_age(db: Database) -> None:
+    db["teams_seen"].create_index(["received_at"])
+    db["teams_drafts"].create_index(["created_at"])
+
+
+def now_iso(now: datetime | None = None) -> str:
+    return (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
 
 
 def base_conversation(conversation_id: str) -> str:
@@ -66,6 +79,7 @@ class TeamsDirectory:
     def __init__(self, store: Store) -> None:
         self.store = store
         store.migrate([audit.migrations, migrations])
+        self.pruned_at: float | None = None
 
     @property
     def db(self) -> Database:
@@ -77,6 +91,15 @@ class TeamsDirectory:
             "insert into teams_seen (id, received_at) values (?, ?) on conflict(id) do nothing", [key, now_iso()]
         )
         return cursor.rowcount == 1
+
+    def admit(self, rows: list[dict], key: str | None) -> bool:
+        """Remember an activity's conversations and, when it has a `key`, whether it is the first copy
+        (False for a re-sent one): one transaction, so one disk sync per activity."""
+        with self.db.atomic():
+            for row in rows:
+                if row["kind"] != "user" or self.personal(row["user_aad"]) is None:
+                    self.remember(row)
+            return key is None or self.first_time(key)
 
     def remember(self, row: dict) -> None:
         """Upsert one conversation in one statement; empty values never overwrite known names."""
@@ -139,3 +162,22 @@ class TeamsDirectory:
         with self.db.atomic():
             audit.record(self.db, subject=f"teams:tenant:{tenant_id or '-'}", action="refused",
                          actor=f"teams:{user_aad or '-'}", at=now_iso(), detail=detail)
+
+    def prune(self, now: datetime | None = None) -> tuple[int, int]:
+        """Forget activity ids older than SEEN_DAYS and unsent checked drafts older than DRAFT_DAYS;
+        returns how many of each went."""
+        now = now or datetime.now(timezone.utc)
+        with self.db.atomic():
+            seen = self.db.execute("delete from teams_seen where received_at < ?",
+                                   [now_iso(now - timedelta(days=SEEN_DAYS))]).rowcount
+            drafts = self.db.execute("delete from teams_drafts where created_at < ?",
+                                     [now_iso(now - timedelta(days=DRAFT_DAYS))]).rowcount
+        return seen, drafts
+
+    def prune_now_and_then(self) -> None:
+        """`prune()` at most once every PRUNE_EVERY_SECONDS: run on every pass of the outbox worker."""
+        clock = time.monotonic()
+        if self.pruned_at is not None and clock - self.pruned_at < PRUNE_EVERY_SECONDS:
+            return
+        self.pruned_at = clock
+        self.prune()

@@ -2,9 +2,11 @@
 
 The connector records every call the bot makes (the REST paths Teams' connector exposes)
 and answers with ids like the real one; `fail_next()` makes it answer errors so transport
-retries can be tested. The harness runs both servers on one event loop in a thread, so
-tests stay synchronous and the outbox worker (another thread) can deliver through the
-same loop, exactly as under `staffbot serve teams`.
+retries can be tested. `Activities` builds activities shaped as Teams sends them. The
+harness runs both servers on one event loop in a thread, so tests stay synchronous and the
+outbox worker (another thread) can deliver through the same loop, exactly as under
+`staffbot serve teams`; `ConnectorServer` serves the connector alone, for a bot running
+as its own process (the real `staffbot serve teams`, the benchmark).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import itertools
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -26,6 +29,7 @@ TENANT = "tenant-school"
 BOT_ID = "28:staffbot"
 CHANNEL = "19:slt@thread.tacv2"
 STAFF_CHANNEL = "19:staffroom@thread.tacv2"
+WAIT_SECONDS = 20.0
 
 
 @dataclass
@@ -167,51 +171,12 @@ async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
     return runner, f"http://127.0.0.1:{port}"
 
 
-class TeamsHarness:
-    """The Teams app (as `staffbot serve teams` builds it) and a fake connector on loopback."""
+class Activities:
+    """Activities shaped as Teams sends them, for a bot whose replies go to `service_url`."""
 
-    def __init__(self, build: Callable[[], web.Application]) -> None:
-        self.loops = LoopThread()
-        self.connector = FakeConnector()
-        self.connector_runner, self.service_url = self.loops.run(serve(self.connector.app()))
-        self.service_url += "/"
-
-        self.app = build()
-
-        async def start_bot() -> tuple[web.AppRunner, str]:
-            return await serve(self.app)
-
-        self.bot_runner, self.bot_url = self.loops.run(start_bot())
+    def __init__(self, service_url: str) -> None:
+        self.service_url = service_url
         self.ids = itertools.count(1)
-
-    def close(self) -> None:
-        self.loops.run(self.bot_runner.cleanup())
-        self.loops.run(self.connector_runner.cleanup())
-        self.loops.close()
-
-    def post_raw(self, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
-        request = urllib.request.Request(f"{self.bot_url}/api/messages", data=body, headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, response.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read()
-
-    def post(self, activity: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[int, Any]:
-        """POST one activity, then wait for the turns answered after their response (questions)."""
-        status, body = self.post_raw(
-            json.dumps(activity).encode(), {"Content-Type": "application/json", **(headers or {})}
-        )
-        self.loops.run(self.settle())
-        return status, json.loads(body) if body else None
-
-    async def settle(self) -> None:
-        from bot.teams import PENDING_TURNS
-
-        while pending := set(self.app[PENDING_TURNS]):
-            await asyncio.wait(pending)
-
-    # -- activities shaped as Teams sends them --------------------------------------------
 
     def next_id(self) -> str:
         return f"17100000{next(self.ids):05d}"
@@ -280,3 +245,69 @@ class TeamsHarness:
             "trigger": "manual",
         }
         return activity
+
+
+class ConnectorServer(Activities):
+    """The fake connector alone on loopback (on a loop thread), with activities addressed to it."""
+
+    def __init__(self) -> None:
+        self.loops = LoopThread()
+        self.connector = FakeConnector()
+        self.connector_runner, service_url = self.loops.run(serve(self.connector.app()))
+        super().__init__(service_url + "/")
+
+    def close(self) -> None:
+        self.loops.run(self.connector_runner.cleanup())
+        self.loops.close()
+
+    def wait_for(self, found: Callable[[FakeConnector], Any], timeout: float = WAIT_SECONDS) -> Any:
+        """`found(connector)` once it is truthy, for a bot in another process (fails after `timeout`)."""
+        deadline = time.monotonic() + timeout
+        while not (result := found(self.connector)):
+            assert time.monotonic() < deadline, f"not sent in time; the connector saw {self.connector.calls}"
+            time.sleep(0.05)
+        return result
+
+
+class TeamsHarness(ConnectorServer):
+    """The Teams app (as `staffbot serve teams` builds it) next to the fake connector, on one loop."""
+
+    def __init__(self, build: Callable[[], web.Application]) -> None:
+        super().__init__()
+        self.app = build()
+
+        async def start_bot() -> tuple[web.AppRunner, str]:
+            return await serve(self.app)
+
+        self.bot_runner, self.bot_url = self.loops.run(start_bot())
+
+    def close(self) -> None:
+        self.loops.run(self.bot_runner.cleanup())
+        super().close()
+
+    def post_raw(self, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        return post_raw(f"{self.bot_url}/api/messages", body, headers)
+
+    def post(self, activity: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        """POST one activity, then wait for the turns answered after their response (questions)."""
+        status, body = self.post_raw(
+            json.dumps(activity).encode(), {"Content-Type": "application/json", **(headers or {})}
+        )
+        self.loops.run(self.settle())
+        return status, json.loads(body) if body else None
+
+    async def settle(self) -> None:
+        from bot.teams import PENDING_TURNS
+
+        while pending := set(self.app[PENDING_TURNS]):
+            await asyncio.wait(pending)
+
+
+def post_raw(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    """POST `body` to `url`; the status and body, also for error statuses."""
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()

@@ -11,7 +11,7 @@ from botbuilder.schema import Activity, ChannelAccount, ConversationAccount
 
 from bot.config import load_settings
 from bot.services import Services
-from bot.teams import TeamsBot
+from bot.teams_bot import TeamsBot
 from bot.teams_cards import CONTENT_TYPE
 from bot.teams_store import TeamsDirectory
 

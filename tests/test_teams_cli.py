@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
 import struct
+import subprocess
+import sys
 import zipfile
 import zlib
 from pathlib import Path
 
 import pytest
+from teams_fake import CHANNEL, TENANT, ConnectorServer, post_raw
 
 from bot.cli import main
 from bot.config import load_settings
@@ -95,3 +101,49 @@ def test_serve_teams_refuses_to_start_without_an_app_id(tmp_path: Path, monkeypa
     assert main(["serve", "teams", "--port", "0"]) == 2
     err = capsys.readouterr().err
     assert "MICROSOFT_APP_ID is not set" in err and "Traceback" not in err
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_serve_teams_answers_questions_and_delivers_reports_until_interrupted(tmp_path: Path) -> None:
+    """The real `staffbot serve teams` process in no-auth mode, with the fake Bot Connector beside it."""
+    port = free_port()
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("STAFFBOT_", "MICROSOFT_", "SLACK_"))},
+           "STAFFBOT_DB": str(tmp_path / "bot.db"), "STAFFBOT_TEAMS_NO_AUTH": "1", "MICROSOFT_APP_TENANT_ID": TENANT,
+           "STAFFBOT_SLT_CHANNEL": f"teams:{CHANNEL}", "STAFFBOT_TEAMS_SLT_USERS": "aad-head"}
+    connector = ConnectorServer()
+    bot = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "teams", "--host", "127.0.0.1", "--port", str(port)],
+                           env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/api/messages"
+
+    def send(activity: dict) -> int:
+        return post_raw(url, json.dumps(activity).encode(), {"Content-Type": "application/json"})[0]
+
+    try:
+        install = connector.activity(kind="conversationUpdate", channel=CHANNEL, user="aad-head")
+        assert connector.wait_for(lambda _: bot.poll() is not None or reachable(port)) and bot.poll() is None
+        assert send(install) == 201
+        assert send(connector.activity(text="Can I accept a friend request from a former pupil?")) == 201
+        [answer] = connector.wait_for(lambda c: c.posts())
+        assert "Personal use" in answer.text
+        report = {"staffbot": "submit_report", "nonce": "0b5f8a4e-3a7c-4a55-9d0e-2f0b1e9c7a11", "category": "other",
+                  "what_happened": "A parent shared a screenshot of a staff group chat.", "urgent": "false"}
+        assert send(connector.activity(value=report, reply_to="form-1")) == 201
+        [thread] = connector.wait_for(lambda c: c.created())  # posted by the process's own outbox worker
+        assert thread.body["channelData"]["channel"]["id"] == CHANNEL and "INC-" in thread.text
+    finally:
+        bot.send_signal(signal.SIGINT)
+        _, err = bot.communicate(timeout=30)
+        connector.close()
+    assert bot.returncode == 0, err
+    assert "NOT authenticated" in err and f"listening on http://127.0.0.1:{port}/api/messages" in err
+    assert "Traceback" not in err
+
+
+def reachable(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -130,6 +131,44 @@ def test_resent_activity_is_answered_once(teams: TeamsHarness) -> None:
     assert teams.post(activity)[0] == 201
     assert teams.post(activity)[0] == 201
     assert len(teams.connector.posts()) == 1
+
+
+def test_copies_arriving_together_are_answered_once(teams: TeamsHarness) -> None:
+    activity = json.dumps(teams.activity(text="Can I accept a friend request from a former pupil?")).encode()
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        statuses = list(pool.map(lambda _: teams.post_raw(activity, {"Content-Type": "application/json"})[0], range(5)))
+    teams.loops.run(teams.settle())
+    assert statuses == [201] * 5
+    assert len(teams.connector.posts()) == 1
+
+
+def test_a_copy_resent_after_a_restart_is_not_answered_again(services: Services) -> None:
+    first = TeamsHarness(lambda: build_teams_app(services))
+    activity = first.activity(text="Can I accept a friend request from a former pupil?")
+    try:
+        assert first.post(activity)[0] == 201
+        assert len(first.connector.posts()) == 1
+    finally:
+        first.close()
+    restarted = TeamsHarness(lambda: build_teams_app(services))  # a new process: nothing in memory
+    try:
+        activity["serviceUrl"] = restarted.service_url
+        assert restarted.post(activity)[0] == 201
+        assert restarted.connector.calls == []
+        fresh = restarted.activity(text="Can I post photos of a school trip?", activity_id="1710000099999")
+        assert restarted.post(fresh)[0] == 201
+        assert len(restarted.connector.posts()) == 1  # new activities still are
+    finally:
+        restarted.close()
+
+
+def test_the_outbox_pass_prunes_old_activity_ids(teams: TeamsHarness, services: Services) -> None:
+    teams.post(teams.activity(text="Can I accept a friend request from a former pupil?"))
+    db = services.store.db
+    db.execute("update teams_seen set received_at = '2020-01-01T00:00:00+00:00'")
+    for task in services.outbox.periodic:
+        task()
+    assert db.execute("select count(*) from teams_seen").fetchone()[0] == 0
 
 
 def test_unreadable_question_gets_a_specific_error(teams: TeamsHarness) -> None:

@@ -1,0 +1,414 @@
+"""The Teams bot: activities in, handler calls, Adaptive Cards out.
+
+`TeamsBot` runs over the same handlers as Slack and the console: questions (1:1 or
+@mention, answered in the thread), the report and second-opinion forms (cards with a
+nonce, so a re-sent submission is one record, opened in the person's 1:1 chat), and the
+SLT card buttons (`Action.Execute`, answered with the updated card so the post changes in
+place). Identity is the AAD object id; SLT membership comes from STAFFBOT_TEAMS_SLT_USERS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
+from botbuilder.schema import Activity, ActivityTypes
+from pydantic import ValidationError
+
+from handlers import actions, messages, report, second_opinion
+from handlers.ask import ask, feedback, pass_to_owner
+from handlers.incident_models import ReportForm, form_errors
+from handlers.models import Actor, Place, Question, Reply
+from knowledge.review.models import DraftInput
+
+from bot import teams_cards as cards
+from bot.config import ConfigError
+from bot.delivery import OutboundMessage
+from bot.services import Services
+from bot.teams_connector import SEND_ERRORS, Connector, message_activity
+from bot.teams_store import TeamsDirectory, base_conversation
+
+log = logging.getLogger(__name__)
+
+REPORT_FIELDS = ("category", "what_happened", "platform", "link", "when", "people", "urgent")
+MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
+ERROR_TYPE = "application/vnd.microsoft.error"
+RECENT_KEYS = 10_000  # activity ids kept in memory; the database keeps them for longer (see teams_store)
+
+def actor_of(activity: Activity) -> Actor:
+    """Teams identity is the AAD object id (the 29: id differs per bot)."""
+    sender = activity.from_property
+    return Actor(platform="teams", user_id=sender.aad_object_id or sender.id, name=sender.name or "")
+
+
+def channel_data(activity: Activity) -> dict[str, Any]:
+    return activity.channel_data if isinstance(activity.channel_data, dict) else {}
+
+
+def tenant_of(activity: Activity) -> str:
+    tenant = (channel_data(activity).get("tenant") or {}).get("id")
+    return tenant or (activity.conversation.tenant_id if activity.conversation else "") or ""
+
+
+def in_channel(activity: Activity) -> bool:
+    return bool(activity.conversation and activity.conversation.conversation_type in ("channel", "groupChat"))
+
+
+def activity_key(activity: Activity) -> str | None:
+    """What a re-sent copy shares with the original: a message's or click's conversation and id."""
+    if activity.type in (ActivityTypes.message, ActivityTypes.invoke) and activity.id and activity.conversation:
+        return f"{activity.conversation.id}|{activity.id}"
+    return None
+
+
+def conversation_rows(activity: Activity) -> list[dict[str, str]]:
+    """Where this activity came from, as `teams_conversations` rows, so the bot can post there (and to
+    this person) later: the 1:1 chat, or the channel plus what is known about the person (kind "user")."""
+    conversation = activity.conversation
+    if conversation is None or not activity.service_url:
+        return []
+    data = channel_data(activity)
+    sender = activity.from_property
+    common = {"service_url": activity.service_url, "tenant_id": tenant_of(activity),
+              "bot_id": activity.recipient.id if activity.recipient else ""}
+    person = {"user_aad": sender.aad_object_id or "", "user_id": sender.id or "", "user_name": sender.name or ""} \
+        if sender and sender.aad_object_id else {}
+    kind = conversation.conversation_type or "personal"
+    if kind == "personal":
+        return [{"id": conversation.id, "kind": "personal", **common, **person}]
+    row = {"id": base_conversation(conversation.id), "kind": kind, **common}
+    if kind == "channel":
+        team, channel = data.get("team") or {}, data.get("channel") or {}
+        row.update(team_id=team.get("id", ""), team_name=team.get("name", ""),
+                   channel_name=channel.get("name") or ("General" if channel.get("id") == team.get("id") else ""))
+    rows = [row]
+    if person:
+        rows.append({"id": f"user:{person['user_aad']}", "kind": "user", **common, **person})
+    return rows
+
+
+class RecentKeys:
+    """Activity keys this process has taken in, oldest forgotten first: a copy Teams re-sends while
+    the original is still being handled is turned away in memory, before any disk write."""
+
+    def __init__(self, size: int = RECENT_KEYS) -> None:
+        self.size = size
+        self.keys: OrderedDict[str, None] = OrderedDict()
+
+    def add(self, key: str) -> bool:
+        """True when `key` is new (and now remembered)."""
+        if key in self.keys:
+            return False
+        self.keys[key] = None
+        if len(self.keys) > self.size:
+            self.keys.popitem(last=False)
+        return True
+
+class TeamsBot(ActivityHandler):
+    """Questions, forms and SLT buttons, over the same handlers as Slack and the console."""
+
+    def __init__(self, services: Services, directory: TeamsDirectory, connector: Connector) -> None:
+        self.services = services
+        self.directory = directory
+        self.connector = connector
+        self.tenant_id = services.settings.microsoft_app_tenant_id
+        self.recent = RecentKeys()
+        self.submits: dict[str, Callable[[TurnContext, Actor, dict], Awaitable[None]]] = {
+            cards.REPORT_SUBMIT: self.submit_report,
+            cards.SECOND_OPINION_CHECK: self.check_draft,
+            actions.SO_SEND: self.send_draft,
+            actions.OPEN_REPORT: lambda tc, actor, data: self.open_report(tc),
+            actions.OPEN_SECOND_OPINION: lambda tc, actor, data: self.open_second_opinion(tc),
+            actions.FEEDBACK_HELPFUL: lambda tc, actor, data: self.feedback(tc, actor, data, True),
+            actions.FEEDBACK_NOT_HELPFUL: lambda tc, actor, data: self.feedback(tc, actor, data, False),
+            actions.SEND_TO_OWNER: self.send_to_owner,
+        }
+
+    def other_tenant(self, activity: Activity) -> bool:
+        """True for an activity from a tenant other than the school's (when one is configured)."""
+        return bool(self.tenant_id) and tenant_of(activity) != self.tenant_id
+
+    def refuse(self, activity: Activity) -> None:
+        """Audit an activity refused for its tenant."""
+        tenant = tenant_of(activity)
+        sender = activity.from_property.aad_object_id if activity.from_property else ""
+        self.directory.refused(tenant, sender or "", f"{activity.type} from tenant {tenant or '-'}")
+
+    def first_here(self, activity: Activity) -> bool:
+        """False for a copy of an activity this process is already handling or has handled (no disk access)."""
+        key = activity_key(activity)
+        return key is None or self.recent.add(key)
+
+    def admit(self, activity: Activity) -> bool:
+        """Remember where the activity came from and whether it is new, in one transaction;
+        False for a copy seen before (by another process, or before a restart)."""
+        return self.directory.admit(conversation_rows(activity), activity_key(activity))
+
+    # -- saying things --------------------------------------------------------------------
+
+    async def say(self, turn_context: TurnContext, reply: Reply | cards.Card) -> None:
+        """Reply in the thread; a private reply asked for in a channel goes to the person's 1:1 chat."""
+        content = cards.reply_card(reply) if isinstance(reply, Reply) else reply
+        private = isinstance(reply, Reply) and reply.private
+        if private and in_channel(turn_context.activity):
+            await self.say_privately(turn_context, content)
+            return
+        await turn_context.send_activity(message_activity(content))
+
+    async def say_privately(self, turn_context: TurnContext, content: cards.Card) -> None:
+        user = actor_of(turn_context.activity).user_id
+        try:
+            await self.connector.direct(user, message_activity(content))
+        except (LookupError, *SEND_ERRORS) as exc:
+            log.warning("could not open a 1:1 chat with %s: %r", user, exc)
+            await turn_context.send_activity(message_activity(cards.text_card(messages.TEAMS_OPEN_CHAT_FIRST)))
+            return
+        if in_channel(turn_context.activity):
+            await turn_context.send_activity(message_activity(cards.text_card(messages.TEAMS_SENT_PRIVATELY)))
+
+    async def replace_form(self, turn_context: TurnContext, content: cards.Card) -> None:
+        """Show `content` in place of the card whose button was pressed (or as a new message)."""
+        form_id = turn_context.activity.reply_to_id
+        if not form_id:
+            await turn_context.send_activity(message_activity(content))
+            return
+        activity = message_activity(content)
+        activity.id = form_id
+        await turn_context.update_activity(activity)
+
+    # -- messages -------------------------------------------------------------------------
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        actor = actor_of(activity)
+        if isinstance(activity.value, dict) and activity.value.get(cards.FORM):
+            handler = self.submits.get(str(activity.value[cards.FORM]))
+            if handler is None:
+                await self.say(turn_context, Reply(kind="error", text=messages.TEAMS_UNKNOWN_BUTTON))
+                return
+            await handler(turn_context, actor, activity.value)
+            return
+        text = TurnContext.remove_recipient_mention(activity) if activity.entities else (activity.text or "")
+        command = " ".join(text.lower().split()).strip(" /!?.")
+        if command in ("report", "report an incident"):
+            await self.open_report(turn_context)
+        elif command in ("second opinion", "secondopinion", "check a draft"):
+            await self.open_second_opinion(turn_context)
+        elif command in ("help", ""):
+            await self.say(turn_context, Reply(kind="info", title=messages.HELP_TITLE, text=messages.HELP_TEXT,
+                                               notes=[messages.TEAMS_USAGE]))
+        else:
+            await self.ask(turn_context, actor, text)
+
+    async def ask(self, turn_context: TurnContext, actor: Actor, text: str) -> None:
+        activity = turn_context.activity
+        try:
+            question = Question(actor=actor, text=text, place=Place(
+                channel_id=base_conversation(activity.conversation.id), thread_id=activity.id,
+                direct=not in_channel(activity)))
+        except ValidationError as exc:
+            await self.say(turn_context, Reply(kind="error", text=_first_error(exc)))
+            return
+        reply = await asyncio.to_thread(ask, question, self.services.kb, self.services.questions)
+        await self.say(turn_context, reply)
+
+    async def feedback(self, turn_context: TurnContext, actor: Actor, data: dict, helpful: bool) -> None:
+        question_id = _int(data.get("value"))
+        if question_id is None:
+            await self.say(turn_context, Reply(kind="error", text=messages.TEAMS_UNKNOWN_BUTTON))
+            return
+        await self.say(turn_context, await asyncio.to_thread(feedback, actor, question_id, helpful, self.services.questions))
+
+    async def send_to_owner(self, turn_context: TurnContext, actor: Actor, data: dict) -> None:
+        question_id = _int(data.get("value"))
+        if question_id is None:
+            await self.say(turn_context, Reply(kind="error", text=messages.TEAMS_UNKNOWN_BUTTON))
+            return
+        confirmation, notice = await asyncio.to_thread(pass_to_owner, actor, question_id, self.services.questions)
+        if notice is not None:
+            await asyncio.to_thread(self._post_to_slt, notice)
+        await self.say(turn_context, confirmation)
+
+    def _post_to_slt(self, notice: Reply) -> None:
+        """The policy owner's notice goes wherever reports go by default (Slack or Teams)."""
+        try:
+            destinations = self.services.routing.default
+        except ConfigError as exc:
+            log.warning("cannot tell the policy owner: %s", exc)
+            return
+        for target in destinations:
+            self.services.outbox.enqueue(target.platform, OutboundMessage(kind="post", destination=target.id, reply=notice))
+
+    # -- incident reports -----------------------------------------------------------------
+
+    async def open_report(self, turn_context: TurnContext) -> None:
+        """The report form always goes to the 1:1 chat: a channel must never see a report being typed."""
+        form = cards.report_form(str(uuid.uuid4()))
+        if in_channel(turn_context.activity):
+            await self.say_privately(turn_context, form)
+        else:
+            await turn_context.send_activity(message_activity(form))
+
+    async def submit_report(self, turn_context: TurnContext, actor: Actor, data: dict) -> None:
+        nonce = str(data.get("nonce") or "")
+        values = {field: data.get(field, "") for field in REPORT_FIELDS}
+        values["urgent"] = str(values["urgent"]).lower() == "true"
+        if not _is_uuid(nonce):
+            await self.say(turn_context, Reply(kind="error", text=messages.TEAMS_UNKNOWN_BUTTON))
+            return
+        try:
+            form = ReportForm.model_validate(values)
+        except ValidationError as exc:
+            await self.replace_form(turn_context, cards.report_form(nonce, values, form_errors(exc)))
+            return
+        try:
+            book = self.services.incidents
+        except ConfigError as exc:
+            log.error("incident reports are not set up: %s", exc)
+            await self.say(turn_context, Reply(kind="error", text=messages.REPORTS_NOT_SET_UP))
+            return
+        submission = await asyncio.to_thread(report.submit_report, form, actor, f"teams:nonce:{nonce}", book)
+        if submission.stored:
+            await self.replace_form(turn_context, cards.reply_card(submission.reply))
+        else:
+            await self.say(turn_context, submission.reply)
+
+    # -- second opinions ------------------------------------------------------------------
+
+    async def open_second_opinion(self, turn_context: TurnContext) -> None:
+        form = cards.second_opinion_form(str(uuid.uuid4()))
+        if in_channel(turn_context.activity):
+            await self.say_privately(turn_context, form)
+        else:
+            await turn_context.send_activity(message_activity(form))
+
+    async def check_draft(self, turn_context: TurnContext, actor: Actor, data: dict) -> None:
+        nonce = str(data.get("nonce") or "")
+        if not _is_uuid(nonce):
+            await self.say(turn_context, Reply(kind="error", text=messages.TEAMS_UNKNOWN_BUTTON))
+            return
+        draft = DraftInput(
+            text=str(data.get("text") or ""),
+            target=str(data.get("account") or "").strip() or None,
+            contains_learner_images=str(data.get("learner_images")).lower() == "true",
+            permission_checked=str(data.get("permission_checked")).lower() == "true",
+        )
+        error = second_opinion.draft_error(draft)
+        if error:
+            await self.replace_form(turn_context, cards.second_opinion_form(nonce, data, error))
+            return
+        reply = await asyncio.to_thread(second_opinion.check_draft, actor, draft, self.services.reviewer)
+        await asyncio.to_thread(self.directory.keep_draft, nonce, actor.user_id, draft)
+        buttons = [b.model_copy(update={"value": nonce}) if b.action == actions.SO_SEND else b for b in reply.buttons]
+        await self.say(turn_context, reply.model_copy(update={"buttons": buttons}))
+
+    async def send_draft(self, turn_context: TurnContext, actor: Actor, data: dict) -> None:
+        nonce = str(data.get("value") or "")
+        draft = await asyncio.to_thread(self.directory.draft, nonce, actor.user_id) if _is_uuid(nonce) else None
+        if draft is None:
+            await self.say(turn_context, Reply(kind="error", text=messages.TEAMS_DRAFT_GONE))
+            return
+        submission = await asyncio.to_thread(
+            second_opinion.request_second_opinion, actor, draft, f"teams:nonce:{nonce}",
+            self.services.reviewer, self.services.reviews,
+        )
+        if submission.stored:
+            await self.replace_form(turn_context, cards.reply_card(submission.reply))
+        else:
+            await self.say(turn_context, submission.reply)
+
+    # -- SLT buttons (Action.Execute) -----------------------------------------------------
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse | None:
+        """Answer SLT card buttons (`adaptiveCard/action`) ourselves: a message reply must be a plain string."""
+        activity = turn_context.activity
+        if activity.name != "adaptiveCard/action":
+            return await super().on_invoke_activity(turn_context)
+        action = activity.value.get("action") if isinstance(activity.value, dict) else None
+        if not isinstance(action, dict) or action.get("type") != "Action.Execute":
+            error = {"code": "BadRequest", "message": "expected an Action.Execute action"}
+            return InvokeResponse(status=400, body={"statusCode": 400, "type": ERROR_TYPE, "value": error})
+        return InvokeResponse(status=200, body=await self.card_action(turn_context, action))
+
+    async def card_action(self, turn_context: TurnContext, action: dict) -> dict:
+        actor = actor_of(turn_context.activity)
+        verb = str(action.get("verb") or "")
+        data = action.get("data") if isinstance(action.get("data"), dict) else {}
+        reference = str(data.get("value") or "")
+        comment = data.get(cards.COMMENT)
+        comment = comment if isinstance(comment, str) else None
+        now = datetime.now(timezone.utc)
+        try:
+            return await self._slt_action(turn_context, actor, verb, reference, comment, now)
+        except ConfigError as exc:
+            log.error("SLT action %s on %s: %s", verb, reference, exc)
+            return message_response(messages.REPORTS_NOT_SET_UP)
+
+    async def _slt_action(self, turn_context: TurnContext, actor: Actor, verb: str, reference: str,
+                          comment: str | None, now: datetime) -> dict:
+        card: cards.Card | None
+        if verb.startswith("incident_"):
+            outcome = await asyncio.to_thread(
+                report.act, actor, reference, verb, self.services.incidents, self.services.roster, comment, now
+            )
+            card = cards.reply_card(report.slt_post(outcome.incident, now)) if outcome.changed and outcome.incident else None
+        elif verb == actions.SO_VIEW:
+            reply = await asyncio.to_thread(second_opinion.view_draft, actor, reference, self.services.reviews,
+                                            self.services.roster)
+            return await self._private_result(turn_context, reply)
+        elif verb in second_opinion.DECISIONS:
+            decision = await asyncio.to_thread(
+                second_opinion.decide, actor, reference, verb, comment, self.services.reviews, self.services.roster, now
+            )
+            card = cards.reply_card(second_opinion.slt_post(decision.request, now)) \
+                if decision.changed and decision.request else None
+            outcome = decision  # type: ignore[assignment]
+        else:
+            return message_response(messages.TEAMS_UNKNOWN_BUTTON)
+        if card is not None:
+            return {"statusCode": 200, "type": cards.CONTENT_TYPE, "value": card}
+        return await self._private_result(turn_context, outcome.reply)
+
+    async def _private_result(self, turn_context: TurnContext, reply: Reply) -> dict:
+        """Details go to the SLT member's 1:1 chat; errors and confirmations show as a message to them."""
+        if reply.kind in ("incident", "review"):
+            try:
+                await self.connector.direct(actor_of(turn_context.activity).user_id,
+                                            message_activity(cards.reply_card(reply)))
+            except (LookupError, *SEND_ERRORS):
+                return message_response(messages.TEAMS_OPEN_CHAT_FIRST)
+            return message_response(messages.TEAMS_SENT_PRIVATELY)
+        return message_response(reply.text)
+
+
+def message_response(text: str) -> dict:
+    """An adaptiveCard/action answer that shows `text` to the person who pressed the button."""
+    return {"statusCode": 200, "type": MESSAGE_TYPE, "value": text}
+
+
+def _first_error(exc: ValidationError) -> str:
+    return str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+# -- the HTTP endpoint --------------------------------------------------------------------
