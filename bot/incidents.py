@@ -83,22 +83,6 @@ def create_incidents(db: Database) -> None:
     db["incident_counters"].create({"year": int, "last": int}, pk="year")
 
 
-@contextmanager
-def immediate(db: Database) -> Iterator[Database]:
-    """A transaction that takes the write lock up front, so read-then-write cannot hit SQLITE_BUSY_SNAPSHOT."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        db.rollback()
-        raise
-    try:
-        db.conn.execute("COMMIT")
-    except BaseException:
-        db.rollback()
-        raise
-
-
 def iso(at: datetime) -> str:
     return at.astimezone(timezone.utc).isoformat(timespec="seconds")
 
@@ -197,7 +181,7 @@ class IncidentDB:
     def _writing(self) -> Iterator[Database]:
         """One immediate transaction; any SQLite failure becomes NotStored (nothing was written)."""
         try:
-            with immediate(self.db) as db:
+            with self.store.immediate() as db:
                 yield db
         except sqlite3.Error as exc:
             raise NotStored(f"{self.store.path}: {exc}") from exc

@@ -32,7 +32,7 @@ from knowledge.review import DraftInput, Finding
 from bot import audit, outbox
 from bot.config import ConfigError, Settings
 from bot.delivery import OutboundMessage
-from bot.incidents import CONSOLE_SLT, immediate, iso
+from bot.incidents import CONSOLE_SLT, iso
 from bot.outbox import Outbox
 from bot.reminders import SCHOOL_TZ, working_hours_between
 from bot.routing import Destination, parse_destination
@@ -159,7 +159,7 @@ class ReviewDB:
     def _writing(self) -> Iterator[Database]:
         """One immediate transaction; any SQLite failure becomes NotStored (nothing was written)."""
         try:
-            with immediate(self.db) as db:
+            with self.store.immediate() as db:
                 yield db
         except sqlite3.Error as exc:
             raise NotStored(f"{self.store.path}: {exc}") from exc

@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -34,6 +35,7 @@ class Store:
         self.timeout = timeout
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
 
     def __repr__(self) -> str:
@@ -63,6 +65,26 @@ class Store:
         with self._lock:
             self._connections.append(conn)
         return db
+
+    @contextmanager
+    def immediate(self) -> Iterator[Database]:
+        """One write transaction that takes SQLite's write lock up front, so read-then-write
+        cannot hit SQLITE_BUSY_SNAPSHOT. Writers in this process queue on a lock first: SQLite's
+        busy handler sleeps in growing steps, which under a burst of reports makes a few wait
+        far longer than the rest."""
+        with self._write_lock:
+            db = self.db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.conn.rollback()
+                raise
+            try:
+                db.conn.execute("COMMIT")
+            except BaseException:
+                db.conn.rollback()
+                raise
 
     def migrate(self, sets: Iterable[Migrations]) -> None:
         """Apply every pending migration of each set, in order."""
