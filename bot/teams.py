@@ -25,7 +25,8 @@ import json
 import logging
 import sqlite3
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from types import SimpleNamespace
 from typing import Any
 
@@ -41,14 +42,16 @@ from bot import teams_cards as cards
 from bot.config import ConfigError, Settings
 from bot.services import Services
 from bot.store import StoreError
-from bot.teams_bot import TeamsBot, message_response
+from bot.teams_bot import TeamsBot, message_response, typed
 from bot.teams_connector import SEND_TIMEOUT, Connector, ReusedClients, TeamsTransport, message_activity
 from bot.teams_store import TeamsDirectory
 
 log = logging.getLogger(__name__)
 
 PENDING_TURNS = web.AppKey("teams_pending_turns", set)  # typed messages being answered after their 201
-ANSWERING = 4  # typed messages answered at once: the rest wait, so a burst's responses are not starved
+ANSWERING = 4  # typed messages answered at once
+LULL = 0.01  # seconds without a new request before answers start...
+PATIENCE = 1.0  # ...or this long after the message came in, whichever is first
 APP_TYPES = {"multitenant": "MultiTenant", "singletenant": "SingleTenant", "userassignedmsi": "UserAssignedMSI"}
 
 
@@ -107,31 +110,50 @@ def _duplicate(activity: Activity) -> web.Response:
     return web.Response(status=201)
 
 
-def _typed(activity: Activity) -> bool:
-    """A message someone typed (not a card submission): answered after the response."""
-    return activity.type == ActivityTypes.message and not activity.value
+class Backlog:
+    """Typed messages waiting to be answered: Teams is owed its HTTP response first.
+
+    An answer starts once no request has come in for LULL seconds (PATIENCE after its
+    message at the latest, so a steady stream cannot starve answers), ANSWERING at a time,
+    so a burst of requests is not kept waiting by the work its own messages caused.
+    """
+
+    def __init__(self) -> None:
+        self.slots = asyncio.Semaphore(ANSWERING)
+        self.last_request = 0.0
+
+    def arrived(self) -> None:
+        self.last_request = asyncio.get_running_loop().time()
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + PATIENCE
+        async with self.slots:
+            while (wait := min(self.last_request + LULL, deadline) - loop.time()) > 0:
+                await asyncio.sleep(wait)
+            yield
 
 
 def messages_endpoint(adapter: CloudAdapter, bot: TeamsBot, clients: ReusedClients,
                       background: set[asyncio.Task]) -> Callable[[web.Request], Awaitable[web.Response]]:
     """POST /api/messages: authenticate, check the tenant and for copies, then run the turn (typed
-    messages after the 201); every failure is a status, never a traceback."""
-    answering = asyncio.Semaphore(ANSWERING)
+    messages after the 201, see `Backlog`); every failure is a status, never a traceback."""
+    backlog = Backlog()
 
     async def turn(auth: Any, activity: Activity) -> InvokeResponse | None:
         return await adapter.process_activity(auth, activity, bot.on_turn)
 
     async def answer_later(auth: Any, activity: Activity) -> None:
-        async with answering:
+        async with backlog.turn():
             try:
-                first = await asyncio.to_thread(bot.admit, activity)
+                await asyncio.to_thread(bot.admit, activity)
             except (sqlite3.Error, StoreError):
-                log.exception("could not record Teams activity %s; answering it anyway", activity.id)
-                first = True
-            if first:
-                await turn(auth, activity)
+                log.exception("could not record where Teams activity %s came from; answering it anyway", activity.id)
+            await turn(auth, activity)
 
     async def handle(request: web.Request) -> web.Response:
+        backlog.arrived()
         if request.content_type != "application/json":
             return _error(415, "expected Content-Type: application/json")
         try:
@@ -155,7 +177,7 @@ def messages_endpoint(adapter: CloudAdapter, bot: TeamsBot, clients: ReusedClien
             return _error(403, "this bot serves another tenant")
         if not bot.first_here(activity):
             return _duplicate(activity)
-        if _typed(activity):
+        if typed(activity):
             task = asyncio.create_task(answer_later(auth, activity))
             background.add(task)
             task.add_done_callback(_finished(background))

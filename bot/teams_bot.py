@@ -60,6 +60,11 @@ def in_channel(activity: Activity) -> bool:
     return bool(activity.conversation and activity.conversation.conversation_type in ("channel", "groupChat"))
 
 
+def typed(activity: Activity) -> bool:
+    """A message someone typed (not a card submission): answered after the HTTP response."""
+    return activity.type == ActivityTypes.message and not activity.value
+
+
 def activity_key(activity: Activity) -> str | None:
     """What a re-sent copy shares with the original: a message's or click's conversation and id."""
     if activity.type in (ActivityTypes.message, ActivityTypes.invoke) and activity.id and activity.conversation:
@@ -146,9 +151,10 @@ class TeamsBot(ActivityHandler):
         return key is None or self.recent.add(key)
 
     def admit(self, activity: Activity) -> bool:
-        """Remember where the activity came from and whether it is new, in one transaction;
+        """Remember where the activity came from and, for a click or submission, whether it is new:
         False for a copy seen before (by another process, or before a restart)."""
-        return self.directory.admit(conversation_rows(activity), activity_key(activity))
+        key = None if typed(activity) else activity_key(activity)
+        return self.directory.admit(conversation_rows(activity), key)
 
     # -- saying things --------------------------------------------------------------------
 

@@ -3,9 +3,13 @@
 - Conversations: the bot can only message a channel or a person proactively with a
   conversation reference it was given (installation, or being addressed there), so every
   incoming activity records its conversation's service URL, team and channel names, and
-  for 1:1 chats the person's AAD object id. `staffbot teams channels` lists them.
-- Seen activities: Teams re-sends an activity when the bot is slow (>15 s); the first
-  insert of its id wins, later copies are ignored. Ids older than SEEN_DAYS are pruned:
+  for 1:1 chats the person's AAD object id (written when they change: `updated_at` is
+  when a row last changed). `staffbot teams channels` lists them.
+- Seen activities: Teams re-sends an activity when the bot is slow (>15 s); for card
+  submissions and button clicks the first insert of its id wins, later copies are
+  ignored, also after a restart. (Typed messages are checked in memory only: they are
+  acknowledged at once, so Teams has no reason to re-send them, and a copy answered twice
+  after a restart costs one extra message, not one disk sync per question.) Ids older than SEEN_DAYS are pruned:
   Teams never re-sends that late, so the table stays small.
 - Checked drafts: the "Send to SLT" button of a second-opinion check carries a nonce;
   the draft it refers to stays here rather than in the card (a 40,000-character draft
@@ -80,6 +84,7 @@ class TeamsDirectory:
         self.store = store
         store.migrate([audit.migrations, migrations])
         self.pruned_at: float | None = None
+        self.written: dict[str, dict] = {}  # conversation rows as this process last wrote them
 
     @property
     def db(self) -> Database:
@@ -94,12 +99,18 @@ class TeamsDirectory:
 
     def admit(self, rows: list[dict], key: str | None) -> bool:
         """Remember an activity's conversations and, when it has a `key`, whether it is the first copy
-        (False for a re-sent one): one transaction, so one disk sync per activity."""
+        (False for a re-sent one), in one transaction. Rows this process already wrote unchanged
+        are skipped, so a message from someone known, without a key, writes nothing at all."""
+        changed = [row for row in rows if self.written.get(row["id"]) != row]
+        if not changed and key is None:
+            return True
         with self.db.atomic():
-            for row in rows:
+            for row in changed:
                 if row["kind"] != "user" or self.personal(row["user_aad"]) is None:
                     self.remember(row)
-            return key is None or self.first_time(key)
+            first = key is None or self.first_time(key)
+        self.written.update((row["id"], row) for row in changed)
+        return first
 
     def remember(self, row: dict) -> None:
         """Upsert one conversation in one statement; empty values never overwrite known names."""

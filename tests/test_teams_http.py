@@ -142,29 +142,34 @@ def test_copies_arriving_together_are_answered_once(teams: TeamsHarness) -> None
     assert len(teams.connector.posts()) == 1
 
 
-def test_a_copy_resent_after_a_restart_is_not_answered_again(services: Services) -> None:
+def test_a_click_resent_after_a_restart_is_not_handled_again(services: Services) -> None:
     first = TeamsHarness(lambda: build_teams_app(services))
-    activity = first.activity(text="Can I accept a friend request from a former pupil?")
     try:
-        assert first.post(activity)[0] == 201
-        assert len(first.connector.posts()) == 1
+        first.post(first.activity(text="Can I accept a friend request from a former pupil?"))
+        helpful = first.connector.posts()[0].card["actions"][0]
+        click = first.activity(value=helpful["data"], reply_to="answer-1")
+        assert first.post(click)[0] == 201
+        assert "Thanks, glad it helped." in first.connector.posts()[-1].text
     finally:
         first.close()
     restarted = TeamsHarness(lambda: build_teams_app(services))  # a new process: nothing in memory
     try:
-        activity["serviceUrl"] = restarted.service_url
-        assert restarted.post(activity)[0] == 201
+        click["serviceUrl"] = restarted.service_url
+        assert restarted.post(click)[0] == 201
         assert restarted.connector.calls == []
-        fresh = restarted.activity(text="Can I post photos of a school trip?", activity_id="1710000099999")
-        assert restarted.post(fresh)[0] == 201
-        assert len(restarted.connector.posts()) == 1  # new activities still are
+        again = restarted.activity(value=helpful["data"], reply_to="answer-1", activity_id="1710000099999")
+        assert restarted.post(again)[0] == 201  # a new click on the same button is handled
+        assert "Thanks, glad it helped." in restarted.connector.posts()[-1].text
     finally:
         restarted.close()
 
 
 def test_the_outbox_pass_prunes_old_activity_ids(teams: TeamsHarness, services: Services) -> None:
     teams.post(teams.activity(text="Can I accept a friend request from a former pupil?"))
+    helpful = teams.connector.posts()[0].card["actions"][0]
+    teams.post(teams.activity(value=helpful["data"], reply_to="answer-1"))
     db = services.store.db
+    assert db.execute("select count(*) from teams_seen").fetchone()[0] == 1
     db.execute("update teams_seen set received_at = '2020-01-01T00:00:00+00:00'")
     for task in services.outbox.periodic:
         task()

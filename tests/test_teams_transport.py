@@ -107,3 +107,22 @@ def test_outbox_retries_a_429_then_delivers_once(teams: TeamsHarness, services: 
     services.outbox.clock = lambda: 1_031.0
     services.outbox.run_pending()
     assert len(teams.connector.created()) == 1
+
+
+def test_cards_are_serialized_exactly_as_msrest_would_only_faster() -> None:
+    from datetime import datetime, timezone
+
+    from botbuilder.schema import Activity
+    from botframework.connector import models as connector_models
+    from msrest.serialization import Serializer
+
+    from bot import teams_cards as cards
+    from bot.teams_connector import PlainJsonSerializer, message_activity
+
+    models = {name: value for name, value in vars(connector_models).items() if isinstance(value, type)}
+    reply = Reply(kind="answer", title="Here is what the policy says", text="[x](http://evil) *bold* {{DATE()}}",
+                  facts=[Fact(label="Status", value="New")])
+    card_message = message_activity(cards.reply_card(reply))
+    odd = Activity(type="message", channel_data={"when": datetime(2026, 3, 11, tzinfo=timezone.utc), "n": [1, 2.5]})
+    for activity in (card_message, odd):
+        assert PlainJsonSerializer(models).body(activity, "Activity") == Serializer(models).body(activity, "Activity")
