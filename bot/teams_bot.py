@@ -15,7 +15,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
 from botbuilder.schema import Activity, ActivityTypes
@@ -33,6 +33,9 @@ from bot.delivery import OutboundMessage
 from bot.services import Services
 from bot.teams_connector import SEND_ERRORS, Connector, message_activity
 from bot.teams_store import TeamsDirectory, base_conversation
+
+if TYPE_CHECKING:
+    from bot.incidents import IncidentDB
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +131,7 @@ class TeamsBot(ActivityHandler):
             cards.REPORT_SUBMIT: self.submit_report,
             cards.SECOND_OPINION_CHECK: self.check_draft,
             actions.SO_SEND: self.send_draft,
-            actions.OPEN_REPORT: lambda tc, actor, data: self.open_report(tc),
+            actions.OPEN_REPORT: lambda tc, actor, data: self.open_report(tc, _int(data.get("value"))),
             actions.OPEN_SECOND_OPINION: lambda tc, actor, data: self.open_second_opinion(tc),
             actions.FEEDBACK_HELPFUL: lambda tc, actor, data: self.feedback(tc, actor, data, True),
             actions.FEEDBACK_NOT_HELPFUL: lambda tc, actor, data: self.feedback(tc, actor, data, False),
@@ -204,6 +207,8 @@ class TeamsBot(ActivityHandler):
         command = " ".join(text.lower().split()).strip(" /!?.")
         if command in ("report", "report an incident"):
             await self.open_report(turn_context)
+        elif command in ("report status", "my reports"):
+            await self.my_reports(turn_context, actor)
         elif command in ("second opinion", "secondopinion", "check a draft"):
             await self.open_second_opinion(turn_context)
         elif command in ("help", ""):
@@ -253,13 +258,31 @@ class TeamsBot(ActivityHandler):
 
     # -- incident reports -----------------------------------------------------------------
 
-    async def open_report(self, turn_context: TurnContext) -> None:
-        """The report form always goes to the 1:1 chat: a channel must never see a report being typed."""
-        form = cards.report_form(str(uuid.uuid4()))
+    async def open_report(self, turn_context: TurnContext, question_id: int | None = None) -> None:
+        """The report form, pre-filled with the question when opened from an answer's button; always in
+        the 1:1 chat: a channel must never see a report being typed."""
+        question = await asyncio.to_thread(self.services.questions.question_text, question_id) \
+            if question_id is not None else None
+        form = cards.report_form(str(uuid.uuid4()), {"what_happened": question} if question else None)
         if in_channel(turn_context.activity):
             await self.say_privately(turn_context, form)
         else:
             await turn_context.send_activity(message_activity(form))
+
+    async def incident_book(self, turn_context: TurnContext) -> IncidentDB | None:
+        """The incident store, or None after telling the person that reports are not set up."""
+        try:
+            return self.services.incidents
+        except ConfigError as exc:
+            log.error("incident reports are not set up: %s", exc)
+            await self.say(turn_context, Reply(kind="error", text=messages.REPORTS_NOT_SET_UP))
+            return None
+
+    async def my_reports(self, turn_context: TurnContext, actor: Actor) -> None:
+        """The person's own reports and their status (never anyone else's), privately."""
+        book = await self.incident_book(turn_context)
+        if book is not None:
+            await self.say(turn_context, await asyncio.to_thread(report.reports_for, actor, book))
 
     async def submit_report(self, turn_context: TurnContext, actor: Actor, data: dict) -> None:
         nonce = str(data.get("nonce") or "")
@@ -273,11 +296,8 @@ class TeamsBot(ActivityHandler):
         except ValidationError as exc:
             await self.replace_form(turn_context, cards.report_form(nonce, values, form_errors(exc)))
             return
-        try:
-            book = self.services.incidents
-        except ConfigError as exc:
-            log.error("incident reports are not set up: %s", exc)
-            await self.say(turn_context, Reply(kind="error", text=messages.REPORTS_NOT_SET_UP))
+        book = await self.incident_book(turn_context)
+        if book is None:
             return
         submission = await asyncio.to_thread(report.submit_report, form, actor, f"teams:nonce:{nonce}", book)
         if submission.stored:

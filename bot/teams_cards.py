@@ -149,7 +149,8 @@ def _text_value(values: dict[str, Any], field: str) -> dict[str, Any]:
 
 def report_form(nonce: str, values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
                 today: date | None = None) -> Card:
-    """The incident report form: the Slack modal's fields and limits, errors shown next to each field."""
+    """The incident report form: the Slack modal's fields, limits and defaults (today), errors shown
+    next to each field; `values` pre-fill it (a question, or what was sent with errors)."""
     values, errors = values or {}, errors or {}
     labels = messages.SLACK_LABELS
     body: list[Card] = [block(messages.INCIDENT_TITLE, size="Medium", weight="Bolder")]
@@ -163,8 +164,9 @@ def report_form(nonce: str, values: dict[str, Any] | None = None, errors: dict[s
                    **_text_value(values, "platform"))
     body += _input("Input.Text", "link", labels["link"], errors, style="Url", maxLength=MAX_LINK_CHARS,
                    **_text_value(values, "link"))
-    body += _input("Input.Date", "when", labels["when"], errors, max=(today or date.today()).isoformat(),
-                   **_text_value(values, "when"))
+    today = today or date.today()
+    body += _input("Input.Date", "when", labels["when"], errors, isRequired=True, max=today.isoformat(),
+                   value=str(values.get("when") or today.isoformat()))
     body += _input("Input.Text", "people", labels["people"], errors, isMultiline=True, maxLength=MAX_NARRATIVE_CHARS,
                    **_text_value(values, "people"))
     body += _input("Input.Toggle", "urgent", labels["urgent"], errors, title=messages.URGENT_OPTION,

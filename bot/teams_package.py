@@ -24,6 +24,7 @@ WHITE = (0xFF, 0xFF, 0xFF)
 COMMANDS = [
     ("ask", "Ask a question about the social media policy"),
     ("report", "Report an incident to the senior leadership team"),
+    ("report status", "See the reports you have made and where they are"),
     ("second opinion", "Check a draft post before you publish it"),
     ("help", "What I can do"),
 ]

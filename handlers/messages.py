@@ -275,7 +275,7 @@ NO_DRAFT_TO_SEND = "There's no checked draft to send: type /secondopinion first.
 TEAMS_USAGE = (
     "How to use me in Teams:\n"
     "- Chat with me, or @mention me in a channel, with your question.\n"
-    "- Type report to report an incident (the form opens in our private chat).\n"
+    "- Type report to report an incident (the form opens in our private chat), report status to see yours.\n"
     "- Type second opinion to check a draft post before you publish it."
 )
 TEAMS_NO_AUTH_WARNING = (

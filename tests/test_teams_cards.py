@@ -35,3 +35,25 @@ def test_long_texts_are_clipped_below_the_teams_size_limit() -> None:
     reply = Reply(kind="answer", text="x" * 50_000,
                   passages=[Passage(text="y" * 50_000, document="Policy", section=f"S{i}") for i in range(5)])
     assert len(json.dumps(cards.reply_card(reply)).encode()) < 28_000
+
+
+def test_the_report_form_has_the_slack_modals_fields_limits_and_defaults() -> None:
+    from datetime import date
+
+    from bot import slack_blocks
+
+    today = date(2026, 3, 11)
+    modal = slack_blocks.report_modal(today=today)
+    form = cards.report_form("0b5f8a4e-3a7c-4a55-9d0e-2f0b1e9c7a11", today=today)
+    inputs = {b["id"]: b for b in form["body"] if b["type"].startswith("Input.")}
+    slack_fields = {b["block_id"]: b for b in modal["blocks"] if b["type"] == "input"}
+    assert list(inputs) == list(slack_fields)
+    for field, block in slack_fields.items():
+        assert inputs[field].get("isRequired", False) == (not block.get("optional", False)), field
+        if "max_length" in block["element"]:
+            assert inputs[field]["maxLength"] == block["element"]["max_length"], field
+        assert inputs[field]["label"] == block["label"]["text"]
+    assert inputs["when"]["value"] == slack_fields["when"]["element"]["initial_date"] == "2026-03-11"
+    assert inputs["when"]["max"] == "2026-03-11"  # no future dates, as the form validation says
+    choices = [c["value"] for c in inputs["category"]["choices"]]
+    assert choices == [o["value"] for o in slack_fields["category"]["element"]["options"]]

@@ -62,7 +62,7 @@ def test_package_holds_the_manifest_and_both_icons(tmp_path: Path, monkeypatch: 
     assert manifest["id"] == bot["botId"] == "11111111-2222-3333-4444-555555555555"
     assert bot["scopes"] == ["personal", "team"]
     titles = [c["title"] for c in bot["commandLists"][0]["commands"]]
-    assert titles == ["ask", "report", "second opinion", "help"]
+    assert titles == ["ask", "report", "report status", "second opinion", "help"]
     assert manifest["icons"] == {"color": "color.png", "outline": "outline.png"}
     assert color[:2] == (192, 192)
     assert all(row[3::4] == b"\xff" * 192 for row in color[2])  # opaque

@@ -371,3 +371,58 @@ def test_malformed_json_is_400_and_wrong_content_type_415(teams: TeamsHarness) -
     assert teams.post_raw(b"hello", {"Content-Type": "text/plain"})[0] == 415
     assert teams.post_raw(b"{}", {})[0] == 415
     assert teams.connector.calls == []
+
+
+# -- the report form, as the Slack modal -------------------------------------------------
+
+
+def test_the_report_button_on_an_answer_opens_the_form_with_the_question(teams: TeamsHarness) -> None:
+    question = "Someone posted an offensive comment on the school Facebook page"
+    teams.post(teams.activity(text=question))
+    button = next(a for a in teams.connector.posts()[0].card["actions"]
+                  if a["data"].get("staffbot") == actions.OPEN_REPORT)
+    teams.post(teams.activity(value=button["data"], reply_to="answer-1"))
+    form = teams.connector.posts()[-1].card
+    [what] = [b for b in form["body"] if b.get("id") == "what_happened"]
+    assert what["value"] == question
+
+
+def test_report_status_lists_only_my_reports_privately(teams: TeamsHarness, services: Services) -> None:
+    reference = make_report(teams, services)
+    assert submit_report(teams, "9c1d2e3f-4a5b-4c6d-8e7f-8a9b0c1d2e3f", "form-2", user=HEAD) == 201
+    teams.post(teams.activity(text="report status"))
+    mine = teams.connector.posts()[-1]
+    assert mine.conversation == f"a:personal-{TEACHER}"
+    assert reference in mine.text and "INC-" in mine.text
+    [other] = [i.reference for i in services.incidents.all() if i.reference != reference]
+    assert other not in mine.text
+    asked = teams.activity(channel=STAFF_CHANNEL, text="report status")
+    teams.post(asked)
+    private, in_thread = teams.connector.posts()[-2:]
+    assert private.conversation == f"a:personal-{TEACHER}" and reference in private.text
+    assert in_thread.conversation == f"{STAFF_CHANNEL};messageid={asked['id']}"  # the channel sees no references
+    assert "private chat" in in_thread.text and reference not in in_thread.text
+
+
+def test_learner_safety_reminds_the_reporter_and_alerts_the_safeguarding_lead_in_teams(
+    tmp_path: Path, services: Services
+) -> None:
+    from bot import teams_cards as cards
+    from handlers import messages
+
+    routing = tmp_path / "routing.toml"
+    routing.write_text(f'default = ["teams:{CHANNEL}"]\ndsl = ["teams:aad-dsl"]\n')
+    services.settings.routing_path = routing
+    teams = TeamsHarness(lambda: build_teams_app(services))
+    try:
+        install_in_slt_channel(teams)
+        say_hello(teams, "aad-dsl", "Safeguarding Lead")
+        say_hello(teams, TEACHER, "Jane Teacher")
+        assert submit_report(teams, "1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b", "form-3", category="learner_safety") == 201
+        [confirmation] = teams.connector.updates()
+        assert cards.escape(messages.REMINDER_LEARNER_SAFETY) in confirmation.text
+        services.outbox.run_pending()
+        [alert] = [c for c in teams.connector.to("a:personal-aad-dsl") if "INC-" in c.text]
+        assert "Learner safety" in alert.text and "A pupil posted" not in alert.text
+    finally:
+        teams.close()
