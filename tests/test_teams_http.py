@@ -17,7 +17,8 @@ from bot import audit
 from bot.config import load_settings
 from bot.services import Services
 from bot.teams import build_teams_app
-from handlers import actions
+from handlers import actions, messages
+from handlers.models import Actor
 from teams_fake import CHANNEL, STAFF_CHANNEL, TENANT, TeamsHarness
 
 HEAD = "aad-head"
@@ -408,7 +409,6 @@ def test_learner_safety_reminds_the_reporter_and_alerts_the_safeguarding_lead_in
     tmp_path: Path, services: Services
 ) -> None:
     from bot import teams_cards as cards
-    from handlers import messages
 
     routing = tmp_path / "routing.toml"
     routing.write_text(f'default = ["teams:{CHANNEL}"]\ndsl = ["teams:aad-dsl"]\n')
@@ -426,3 +426,66 @@ def test_learner_safety_reminds_the_reporter_and_alerts_the_safeguarding_lead_in
         assert "Learner safety" in alert.text and "A pupil posted" not in alert.text
     finally:
         teams.close()
+
+
+# -- every SLT action, as the Slack tests do --------------------------------------------------
+
+
+def test_every_incident_action_updates_replies_in_thread_tells_the_reporter_and_is_audited(
+    teams: TeamsHarness, services: Services
+) -> None:
+    reference = make_report(teams, services)
+    root = services.store.db.execute(
+        "select result_ref from outbox where subject = ? and kind = 'post'", [reference]).fetchone()[0]
+
+    def press(verb: str, comment: str | None = None) -> dict:
+        data = {"value": reference, **({"comment": comment} if comment else {})}
+        status, body = teams.post(teams.execute(verb, data, channel=CHANNEL, user=HEAD, name="Head", reply_to=root))
+        assert status == 200
+        services.outbox.run_pending()
+        return body
+
+    assert press(actions.INCIDENT_ASSIGN)["type"] == "application/vnd.microsoft.card.adaptive"
+    assert messages.INCIDENT_PROMPTS[actions.INCIDENT_ESCALATE] in press(actions.INCIDENT_ESCALATE)["value"]
+    escalated = press(actions.INCIDENT_ESCALATE, "Police, crime ref 123")
+    assert "Escalated" in json.dumps(escalated["value"])
+    note = press(actions.INCIDENT_NOTE, "Parents called; SECRET-NOTE")
+    assert note["type"] == "application/vnd.microsoft.activity.message" and "Note added" in note["value"]
+    press(actions.INCIDENT_RESOLVE, "Posts removed, parents met")
+    assert "already resolved" in press(actions.INCIDENT_ACKNOWLEDGE)["value"]
+
+    thread = [c.text for c in teams.connector.to(f"{CHANNEL};messageid={root}") if c.method == "POST"]
+    for what in ("assigned", "escalated", "note added", "resolved"):
+        assert any(f"{reference}: {what} by Head" in text for text in thread), what
+    updates = [c for c in teams.connector.updates() if c.activity_id == root]
+    assert "Resolved" in updates[-1].text
+    told = [c.text for c in teams.connector.to(f"a:personal-{TEACHER}")]
+    for status in ("acknowledged", "escalated", "resolved"):
+        assert any(messages.reporter_update(reference, status) in text for text in told), status
+    assert not any("SECRET-NOTE" in text for text in told)  # SLT notes never reach the reporter
+    history = [(row["action"], row["actor"]) for row in audit.chronology(services.store.db, reference)]
+    assert [a for a, _ in history] == ["created", "routed", "assigned", "escalated", "noted", "resolved"]
+    assert all(actor == f"teams:{HEAD}" for action, actor in history[2:])
+
+
+def test_second_opinion_decisions_refuse_the_requester_and_the_second_click(
+    teams: TeamsHarness, services: Services
+) -> None:
+    reference = check_and_send(teams, services, "Great day at the zoo with Year 3! Photos of the class below.")
+    root = services.store.db.execute(
+        "select result_ref from outbox where subject = ? and kind = 'post'", [reference]).fetchone()[0]
+    services.roster.grant(Actor(platform="teams", user_id=TEACHER))  # even SLT may not decide their own draft
+    status, body = teams.post(teams.execute(actions.SO_APPROVE, {"value": reference}, channel=CHANNEL, user=TEACHER))
+    assert body["type"] == "application/vnd.microsoft.activity.message" and "yourself" in body["value"]
+    status, body = teams.post(teams.execute(actions.SO_APPROVE, {"value": reference}, channel=CHANNEL, user=DEPUTY,
+                                            name="Deputy", reply_to=root))
+    assert body["type"] == "application/vnd.microsoft.card.adaptive"
+    status, body = teams.post(teams.execute(actions.SO_REJECT, {"value": reference, "comment": "No"}, channel=CHANNEL,
+                                            user=HEAD, name="Head"))
+    assert "already approved by Deputy" in body["value"]
+    services.outbox.run_pending()
+    thread = [c.text for c in teams.connector.to(f"{CHANNEL};messageid={root}") if c.method == "POST"]
+    assert any("approved by Deputy" in text for text in thread)
+    assert services.reviews.get(reference).status == "approved"
+    actions_logged = [row["action"] for row in audit.chronology(services.store.db, reference)]
+    assert actions_logged == ["requested", "routed", "refused", "approved", "refused"]  # both refusals audited
