@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
+from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
@@ -32,6 +34,7 @@ from bot.config import ConfigError
 from bot.delivery import OutboundMessage
 from bot.services import Services
 from bot.teams_connector import SEND_ERRORS, Connector, message_activity
+from bot.teams_package import SECOND_OPINION_COMMAND
 from bot.teams_store import TeamsDirectory, base_conversation
 
 if TYPE_CHECKING:
@@ -61,6 +64,49 @@ def tenant_of(activity: Activity) -> str:
 
 def in_channel(activity: Activity) -> bool:
     return bool(activity.conversation and activity.conversation.conversation_type in ("channel", "groupChat"))
+
+
+COMMANDS = {
+    "report": "report", "report an incident": "report",
+    "report status": "report status", "my reports": "report status",
+    "second opinion": "second opinion", "secondopinion": "second opinion", "check a draft": "second opinion",
+    "help": "help", "": "help",
+}
+# Followed by text, these pre-fill the form with it (as Slack's "/report TEXT" and "/secondopinion DRAFT").
+PREFILLING = re.compile(r"\s*(?:(/report)|/second\s*opinion|second\s+opinion:)\s+(\S.*)", re.IGNORECASE | re.DOTALL)
+
+
+def command_of(text: str) -> tuple[str, str]:
+    """What a typed message asks for: ("report" | "report status" | "second opinion" | "help", the text
+    to pre-fill the form with), or ("ask", text) for a question."""
+    command = COMMANDS.get(" ".join(text.lower().split()).strip(" /!?."))
+    if command is not None:
+        return command, ""
+    prefilled = PREFILLING.fullmatch(text)
+    if prefilled:
+        return ("report" if prefilled[1] else "second opinion"), prefilled[2].strip()
+    return "ask", text
+
+
+class _TextOf(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag in ("br", "p", "div", "li"):
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def html_text(html: str) -> str:
+    """The text of a Teams message body (HTML): tags dropped, entities decoded, paragraphs kept."""
+    parser = _TextOf()
+    parser.feed(html)
+    parser.close()
+    return "\n".join(line.strip() for line in "".join(parser.parts).strip().splitlines()).strip()
 
 
 def typed(activity: Activity) -> bool:
@@ -131,7 +177,7 @@ class TeamsBot(ActivityHandler):
             cards.REPORT_SUBMIT: self.submit_report,
             cards.SECOND_OPINION_CHECK: self.check_draft,
             actions.SO_SEND: self.send_draft,
-            actions.OPEN_REPORT: lambda tc, actor, data: self.open_report(tc, _int(data.get("value"))),
+            actions.OPEN_REPORT: lambda tc, actor, data: self.open_report(tc, question_id=_int(data.get("value"))),
             actions.OPEN_SECOND_OPINION: lambda tc, actor, data: self.open_second_opinion(tc),
             actions.FEEDBACK_HELPFUL: lambda tc, actor, data: self.feedback(tc, actor, data, True),
             actions.FEEDBACK_NOT_HELPFUL: lambda tc, actor, data: self.feedback(tc, actor, data, False),
@@ -204,14 +250,14 @@ class TeamsBot(ActivityHandler):
             await handler(turn_context, actor, activity.value)
             return
         text = TurnContext.remove_recipient_mention(activity) if activity.entities else (activity.text or "")
-        command = " ".join(text.lower().split()).strip(" /!?.")
-        if command in ("report", "report an incident"):
-            await self.open_report(turn_context)
-        elif command in ("report status", "my reports"):
+        command, rest = command_of(text)
+        if command == "report":
+            await self.open_report(turn_context, prefill=rest)
+        elif command == "report status":
             await self.my_reports(turn_context, actor)
-        elif command in ("second opinion", "secondopinion", "check a draft"):
-            await self.open_second_opinion(turn_context)
-        elif command in ("help", ""):
+        elif command == "second opinion":
+            await self.open_second_opinion(turn_context, prefill=rest)
+        elif command == "help":
             await self.say(turn_context, Reply(kind="info", title=messages.HELP_TITLE, text=messages.HELP_TEXT,
                                                notes=[messages.TEAMS_USAGE]))
         else:
@@ -258,12 +304,15 @@ class TeamsBot(ActivityHandler):
 
     # -- incident reports -----------------------------------------------------------------
 
-    async def open_report(self, turn_context: TurnContext, question_id: int | None = None) -> None:
-        """The report form, pre-filled with the question when opened from an answer's button; always in
-        the 1:1 chat: a channel must never see a report being typed."""
-        question = await asyncio.to_thread(self.services.questions.question_text, question_id) \
-            if question_id is not None else None
-        form = cards.report_form(str(uuid.uuid4()), {"what_happened": question} if question else None)
+    async def open_report(self, turn_context: TurnContext, prefill: str = "", question_id: int | None = None) -> None:
+        """The report form, pre-filled with what followed "/report" or with the question of the answer
+        whose button was pressed; always in the 1:1 chat: a channel must never see a report being typed."""
+        if question_id is not None:
+            prefill = await asyncio.to_thread(self.services.questions.question_text, question_id) or ""
+        await self.show_form(turn_context, cards.report_form(str(uuid.uuid4()), {"what_happened": prefill}))
+
+    async def show_form(self, turn_context: TurnContext, form: cards.Card) -> None:
+        """A form in the person's 1:1 chat (asked in a channel: sent there, with a note in the thread)."""
         if in_channel(turn_context.activity):
             await self.say_privately(turn_context, form)
         else:
@@ -307,12 +356,25 @@ class TeamsBot(ActivityHandler):
 
     # -- second opinions ------------------------------------------------------------------
 
-    async def open_second_opinion(self, turn_context: TurnContext) -> None:
-        form = cards.second_opinion_form(str(uuid.uuid4()))
-        if in_channel(turn_context.activity):
-            await self.say_privately(turn_context, form)
-        else:
-            await turn_context.send_activity(message_activity(form))
+    async def open_second_opinion(self, turn_context: TurnContext, prefill: str = "") -> None:
+        await self.show_form(turn_context, cards.second_opinion_form(str(uuid.uuid4()), {"text": prefill}))
+
+    async def second_opinion_on_a_message(self, turn_context: TurnContext) -> InvokeResponse:
+        """The "Get a second opinion" message action: the form, with that message as the draft, goes to the
+        person's 1:1 chat; Teams shows them where it went."""
+        value = turn_context.activity.value if isinstance(turn_context.activity.value, dict) else {}
+        body = (value.get("messagePayload") or {}).get("body") or {}
+        draft = html_text(str(body.get("content") or "")) if body.get("contentType") == "html" \
+            else str(body.get("content") or "")
+        form = cards.second_opinion_form(str(uuid.uuid4()), {"text": draft})
+        user = actor_of(turn_context.activity).user_id
+        try:
+            await self.connector.direct(user, message_activity(form))
+            note = messages.TEAMS_FORM_SENT_PRIVATELY
+        except (LookupError, *SEND_ERRORS) as exc:
+            log.warning("could not open a 1:1 chat with %s: %r", user, exc)
+            note = messages.TEAMS_OPEN_CHAT_FIRST
+        return InvokeResponse(status=200, body={"task": {"type": "message", "value": note}})
 
     async def check_draft(self, turn_context: TurnContext, actor: Actor, data: dict) -> None:
         nonce = str(data.get("nonce") or "")
@@ -352,8 +414,12 @@ class TeamsBot(ActivityHandler):
     # -- SLT buttons (Action.Execute) -----------------------------------------------------
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse | None:
-        """Answer SLT card buttons (`adaptiveCard/action`) ourselves: a message reply must be a plain string."""
+        """Answer SLT card buttons (`adaptiveCard/action`) ourselves (a message reply must be a plain
+        string), and the "Get a second opinion" message action."""
         activity = turn_context.activity
+        if activity.name == "composeExtension/fetchTask" and isinstance(activity.value, dict) \
+                and activity.value.get("commandId") == SECOND_OPINION_COMMAND:
+            return await self.second_opinion_on_a_message(turn_context)
         if activity.name != "adaptiveCard/action":
             return await super().on_invoke_activity(turn_context)
         action = activity.value.get("action") if isinstance(activity.value, dict) else None

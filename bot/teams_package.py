@@ -29,6 +29,8 @@ COMMANDS = [
     ("help", "What I can do"),
 ]
 
+SECOND_OPINION_COMMAND = "secondOpinion"  # the message action; the bot answers its fetchTask invoke
+
 Pixel = tuple[int, int, int, int]
 
 
@@ -40,7 +42,8 @@ def app_version() -> str:
 
 
 def manifest(app_id: str, website: str) -> dict[str, Any]:
-    """The Teams manifest for a bot used in personal chats and teams."""
+    """The Teams manifest: a bot for personal chats and teams with its commands, and the
+    "Get a second opinion" action on any message (as Slack's message shortcut)."""
     return {
         "$schema": SCHEMA,
         "manifestVersion": MANIFEST_VERSION,
@@ -72,6 +75,21 @@ def manifest(app_id: str, website: str) -> dict[str, Any]:
                     {
                         "scopes": ["personal", "team"],
                         "commands": [{"title": title, "description": text} for title, text in COMMANDS],
+                    }
+                ],
+            }
+        ],
+        "composeExtensions": [
+            {
+                "botId": app_id,
+                "commands": [
+                    {
+                        "id": SECOND_OPINION_COMMAND,
+                        "type": "action",
+                        "title": "Get a second opinion",
+                        "description": "Check this message as a draft post before it is published",
+                        "context": ["message"],
+                        "fetchTask": True,
                     }
                 ],
             }

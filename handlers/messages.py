@@ -283,6 +283,7 @@ TEAMS_NO_AUTH_WARNING = (
     "authenticated and anyone who can reach this port can act as any user. Use this for local testing only."
 )
 TEAMS_SENT_PRIVATELY = "I've sent you the rest in our private chat."
+TEAMS_FORM_SENT_PRIVATELY = "I've sent you the second-opinion form in our private chat, with this message as the draft."
 TEAMS_OPEN_CHAT_FIRST = (
     "I can't message you privately yet: open a chat with me (search for the app in Teams) and try again."
 )

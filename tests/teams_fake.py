@@ -236,6 +236,20 @@ class Activities:
             activity["replyToId"] = reply_to
         return activity
 
+    def message_action(self, command: str, html: str, **kwargs: Any) -> dict[str, Any]:
+        """A `composeExtension/fetchTask` invoke, as Teams sends when someone picks a message action."""
+        activity = self.activity(kind="invoke", **kwargs)
+        activity["name"] = "composeExtension/fetchTask"
+        activity["value"] = {
+            "commandId": command,
+            "commandContext": "message",
+            "context": {"theme": "default"},
+            "messagePayload": {"id": "1710000000999", "messageType": "message",
+                               "body": {"contentType": "html", "content": html},
+                               "from": {"user": {"id": "aad-colleague", "displayName": "A Colleague"}}},
+        }
+        return activity
+
     def execute(self, verb: str, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         """An `adaptiveCard/action` invoke, as Teams sends for an Action.Execute button."""
         activity = self.activity(kind="invoke", **kwargs)

@@ -79,3 +79,23 @@ def test_a_report_submission_with_a_forged_nonce_is_refused(services: Services) 
                                             "what_happened": "test"}))
     assert "out of date" in str(card_of(reply))
     assert services.incidents.all() == []
+
+
+def form_inputs(activity: Activity) -> dict:
+    return {b["id"]: b for b in card_of(activity)["body"] if b.get("id")}
+
+
+def test_slash_report_with_text_prefills_what_happened(services: Services) -> None:
+    [reply] = run(services, message("/report A parent posted a photo of pupils"))
+    assert form_inputs(reply)["what_happened"]["value"] == "A parent posted a photo of pupils"
+
+
+def test_second_opinion_with_a_draft_prefills_the_form_keeping_its_lines(services: Services) -> None:
+    [reply] = run(services, message("second opinion: Well done Year 3!\nPhotos below"))
+    assert form_inputs(reply)["text"]["value"] == "Well done Year 3!\nPhotos below"
+
+
+def test_a_question_that_mentions_reporting_is_still_answered(services: Services) -> None:
+    [reply] = run(services, message("How do I report a fake account pretending to be the school?"))
+    assert "what_happened" not in form_inputs(reply)
+    assert [a["data"]["staffbot"] for a in card_of(reply)["actions"]][0] in ("feedback_helpful", "send_to_policy_owner")

@@ -64,6 +64,10 @@ def test_package_holds_the_manifest_and_both_icons(tmp_path: Path, monkeypatch: 
     titles = [c["title"] for c in bot["commandLists"][0]["commands"]]
     assert titles == ["ask", "report", "report status", "second opinion", "help"]
     assert manifest["icons"] == {"color": "color.png", "outline": "outline.png"}
+    [extension] = manifest["composeExtensions"]
+    [action] = extension["commands"]
+    assert extension["botId"] == bot["botId"]
+    assert (action["type"], action["context"], action["fetchTask"]) == ("action", ["message"], True)
     assert color[:2] == (192, 192)
     assert all(row[3::4] == b"\xff" * 192 for row in color[2])  # opaque
     width, height, rows = outline

@@ -489,3 +489,25 @@ def test_second_opinion_decisions_refuse_the_requester_and_the_second_click(
     assert services.reviews.get(reference).status == "approved"
     actions_logged = [row["action"] for row in audit.chronology(services.store.db, reference)]
     assert actions_logged == ["requested", "routed", "refused", "approved", "refused"]  # both refusals audited
+
+
+def test_the_message_action_sends_the_form_with_that_message_as_the_draft(teams: TeamsHarness) -> None:
+    from bot.teams_package import SECOND_OPINION_COMMAND
+
+    say_hello(teams, TEACHER, "Jane Teacher")
+    html = "<p>Well done to Jamie Smith in 4B &amp; his team!</p><p>Photos <b>below</b></p>"
+    status, body = teams.post(teams.message_action(SECOND_OPINION_COMMAND, html, channel=STAFF_CHANNEL))
+    assert status == 200
+    assert body == {"task": {"type": "message", "value": messages.TEAMS_FORM_SENT_PRIVATELY}}
+    form = teams.connector.to(f"a:personal-{TEACHER}")[-1].card
+    [draft] = [b for b in form["body"] if b.get("id") == "text"]
+    assert draft["value"] == "Well done to Jamie Smith in 4B & his team!\nPhotos below"
+    assert not [c for c in teams.connector.calls if c.conversation.startswith(STAFF_CHANNEL)]  # nothing in the channel
+
+
+def test_the_message_action_without_a_private_chat_says_how_to_open_one(teams: TeamsHarness) -> None:
+    from bot.teams_package import SECOND_OPINION_COMMAND
+
+    teams.connector.fail_next(403)  # Teams refuses to create the chat (e.g. the app is not installed for them)
+    status, body = teams.post(teams.message_action(SECOND_OPINION_COMMAND, "<p>Draft</p>", channel=STAFF_CHANNEL))
+    assert status == 200 and body["task"]["value"] == messages.TEAMS_OPEN_CHAT_FIRST
