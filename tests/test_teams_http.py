@@ -511,3 +511,18 @@ def test_the_message_action_without_a_private_chat_says_how_to_open_one(teams: T
     teams.connector.fail_next(403)  # Teams refuses to create the chat (e.g. the app is not installed for them)
     status, body = teams.post(teams.message_action(SECOND_OPINION_COMMAND, "<p>Draft</p>", channel=STAFF_CHANNEL))
     assert status == 200 and body["task"]["value"] == messages.TEAMS_OPEN_CHAT_FIRST
+
+
+def test_an_unacknowledged_report_is_reminded_in_its_teams_thread(teams: TeamsHarness, services: Services) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from bot.reminders import Reminders
+
+    reference = make_report(teams, services)
+    root = services.store.db.execute(
+        "select result_ref from outbox where subject = ? and kind = 'post'", [reference]).fetchone()[0]
+    a_week_later = datetime.now(timezone.utc) + timedelta(days=7)
+    assert Reminders(services.incidents, 4.0, clock=lambda: a_week_later).run() == [reference]
+    services.outbox.run_pending()
+    thread = [c.text for c in teams.connector.to(f"{CHANNEL};messageid={root}") if c.method == "POST"]
+    assert any(messages.reminder(reference, 4.0) in text for text in thread)
