@@ -15,7 +15,8 @@ Speed: Teams expects an answer within 15 s and re-sends otherwise, and a burst o
 questions must not queue. A typed message costs the request path only parsing,
 authentication, the tenant check and an in-memory duplicate check; it is recorded and
 answered after its 201. Card submissions and button clicks are recorded and handled
-before the response, so a report is stored before Teams hears back.
+before the response, so a report is stored before Teams hears back; the card confirming
+it replaces the form just after.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ import json
 import logging
 import sqlite3
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import asynccontextmanager, suppress
 from types import SimpleNamespace
 from typing import Any
 
@@ -48,7 +49,7 @@ from bot.teams_store import TeamsDirectory
 
 log = logging.getLogger(__name__)
 
-PENDING_TURNS = web.AppKey("teams_pending_turns", set)  # typed messages being answered after their 201
+PENDING_TURNS = web.AppKey("teams_pending_turns", set)  # what runs after the 201: answers, confirmations
 ANSWERING = 4  # typed messages answered at once
 LULL = 0.01  # seconds without a new request before answers start...
 PATIENCE = 1.0  # ...or this long after the message came in, whichever is first
@@ -140,6 +141,8 @@ def messages_endpoint(adapter: CloudAdapter, bot: TeamsBot, clients: ReusedClien
     """POST /api/messages: authenticate, check the tenant and for copies, then run the turn (typed
     messages after the 201, see `Backlog`); every failure is a status, never a traceback."""
     backlog = Backlog()
+    later = in_background(background)
+    bot.after_response = later
 
     async def turn(auth: Any, activity: Activity) -> InvokeResponse | None:
         return await adapter.process_activity(auth, activity, bot.on_turn)
@@ -178,9 +181,7 @@ def messages_endpoint(adapter: CloudAdapter, bot: TeamsBot, clients: ReusedClien
         if not bot.first_here(activity):
             return _duplicate(activity)
         if typed(activity):
-            task = asyncio.create_task(answer_later(auth, activity))
-            background.add(task)
-            task.add_done_callback(_finished(background))
+            later(answer_later(auth, activity))
             return web.Response(status=201)
         try:
             if not await asyncio.to_thread(bot.admit, activity):
@@ -196,13 +197,20 @@ def messages_endpoint(adapter: CloudAdapter, bot: TeamsBot, clients: ReusedClien
     return handle
 
 
-def _finished(background: set[asyncio.Task]) -> Callable[[asyncio.Task], None]:
+def in_background(background: set[asyncio.Task]) -> Callable[[Coroutine[Any, Any, None]], None]:
+    """Run coroutines after the response, kept in `background` until done (shutdown waits for them)."""
+
     def done(task: asyncio.Task) -> None:
         background.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("Teams turn failed", exc_info=task.exception())
 
-    return done
+    def start(step: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(step)
+        background.add(task)
+        task.add_done_callback(done)
+
+    return start
 
 
 async def _on_turn_error(turn_context: TurnContext, error: Exception) -> None:
@@ -219,7 +227,9 @@ def build_teams_app(services: Services) -> web.Application:
     if not settings.microsoft_app_id:
         print(messages.TEAMS_NO_AUTH_WARNING, file=sys.stderr, flush=True)
         log.warning(messages.TEAMS_NO_AUTH_WARNING)
-    services.kb, services.questions  # built once here, not by racing handler threads
+    services.kb, services.questions  # built (and migrated) once here, not by racing handler threads
+    with suppress(ConfigError):  # reports not set up: the bot says so when asked, see prepare()
+        services.incidents, services.reviews
     auth = TeamsAuthentication(auth_config(settings))
     adapter = CloudAdapter(auth)
     adapter.on_turn_error = _on_turn_error

@@ -14,7 +14,7 @@ import logging
 import re
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timezone
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
@@ -173,6 +173,8 @@ class TeamsBot(ActivityHandler):
         self.connector = connector
         self.tenant_id = services.settings.microsoft_app_tenant_id
         self.recent = RecentKeys()
+        # Set by the HTTP endpoint: runs a coroutine after the response (tests on TestAdapter run it inline).
+        self.after_response: Callable[[Coroutine[Any, Any, None]], None] | None = None
         self.submits: dict[str, Callable[[TurnContext, Actor, dict], Awaitable[None]]] = {
             cards.REPORT_SUBMIT: self.submit_report,
             cards.SECOND_OPINION_CHECK: self.check_draft,
@@ -236,6 +238,23 @@ class TeamsBot(ActivityHandler):
         activity = message_activity(content)
         activity.id = form_id
         await turn_context.update_activity(activity)
+
+    async def confirm_stored(self, turn_context: TurnContext, reply: Reply) -> None:
+        """Replace the form with the confirmation of what it stored, after the HTTP response: the record
+        is safe by then, and Teams need not wait for another round trip. A card that cannot be replaced
+        becomes a new message."""
+
+        async def confirm() -> None:
+            try:
+                await self.replace_form(turn_context, cards.reply_card(reply))
+            except SEND_ERRORS as exc:
+                log.warning("could not replace a form with its confirmation (%r); sending it instead", exc)
+                await turn_context.send_activity(message_activity(cards.reply_card(reply)))
+
+        if self.after_response is None:
+            await confirm()
+        else:
+            self.after_response(confirm())
 
     # -- messages -------------------------------------------------------------------------
 
@@ -350,7 +369,7 @@ class TeamsBot(ActivityHandler):
             return
         submission = await asyncio.to_thread(report.submit_report, form, actor, f"teams:nonce:{nonce}", book)
         if submission.stored:
-            await self.replace_form(turn_context, cards.reply_card(submission.reply))
+            await self.confirm_stored(turn_context, submission.reply)
         else:
             await self.say(turn_context, submission.reply)
 
@@ -407,7 +426,7 @@ class TeamsBot(ActivityHandler):
             self.services.reviewer, self.services.reviews,
         )
         if submission.stored:
-            await self.replace_form(turn_context, cards.reply_card(submission.reply))
+            await self.confirm_stored(turn_context, submission.reply)
         else:
             await self.say(turn_context, submission.reply)
 

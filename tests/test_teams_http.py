@@ -526,3 +526,15 @@ def test_an_unacknowledged_report_is_reminded_in_its_teams_thread(teams: TeamsHa
     services.outbox.run_pending()
     thread = [c.text for c in teams.connector.to(f"{CHANNEL};messageid={root}") if c.method == "POST"]
     assert any(messages.reminder(reference, 4.0) in text for text in thread)
+
+
+def test_a_stored_report_whose_form_cannot_be_replaced_is_confirmed_in_a_new_message(
+    teams: TeamsHarness, services: Services
+) -> None:
+    say_hello(teams, TEACHER, "Jane Teacher")
+    teams.connector.fail_next(404)  # the form's message is gone (deleted, or too old to edit)
+    assert submit_report(teams, "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b", "form-gone") == 201
+    [incident] = services.incidents.all()
+    confirmation = teams.connector.posts()[-1]
+    assert confirmation.conversation == f"a:personal-{TEACHER}" and incident.reference in confirmation.text
+    assert teams.connector.updates() == []
