@@ -1,7 +1,8 @@
 """Draft review latency: run `python benchmarks/bench_review.py [DRAFTS.json] [REPEATS]`.
 
 Reviews every dev draft (data/eval/drafts_dev.json) REPEATS times (default 40) with one
-Reviewer loaded from data/review, and checks p50 per draft <= 5 ms.
+Reviewer loaded from data/review (rules and verdict model, as the bot runs it), and checks
+p50 per draft <= 5 ms.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import time
 from pathlib import Path
 
 from knowledge.review import DraftInput, Reviewer
+from knowledge.review.model import MODEL_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_P50_MS = 5.0
@@ -21,7 +23,7 @@ def main(argv: list[str]) -> int:
     drafts_path = Path(argv[1]) if len(argv) > 1 else ROOT / "data" / "eval" / "drafts_dev.json"
     repeats = int(argv[2]) if len(argv) > 2 else 40
     start = time.perf_counter()
-    reviewer = Reviewer.from_folder(ROOT / "data" / "review")
+    reviewer = Reviewer.from_folder(ROOT / "data" / "review", model_path=ROOT / "data" / "review" / MODEL_FILE)
     load_ms = (time.perf_counter() - start) * 1000
     drafts = [DraftInput(text=item["text"]) for item in json.loads(drafts_path.read_text(encoding="utf-8"))]
     timings: list[float] = []

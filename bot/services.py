@@ -98,12 +98,16 @@ def load_knowledge(settings: Settings) -> KnowledgeBase:
 
 
 def load_reviewer(settings: Settings, cite: Cite | None = None) -> Reviewer:
-    """Build the draft reviewer, failing with one clear line; the do-not-publish list is never named."""
+    """Build the draft reviewer, failing with one clear line; the do-not-publish list is never named.
+
+    The rules folder's verdict_model.json, when there, adds the learned second look."""
     from knowledge.review import Reviewer
+    from knowledge.review.model import MODEL_FILE
 
     secret = settings.do_not_publish_path
+    model = settings.review_rules_dir / MODEL_FILE
     try:
-        return Reviewer.from_folder(settings.review_rules_dir, secret, cite)
+        return Reviewer.from_folder(settings.review_rules_dir, secret, cite, model if model.exists() else None)
     except OSError as exc:
         if secret is not None and exc.filename == str(secret):
             reason = f"the do-not-publish list can't be read ({exc.strerror})"

@@ -1,9 +1,11 @@
 """The second opinion on a draft post: every detector, findings with policy citations.
 
 Rules are loaded once into a `Reviewer`; `review()` is then pure and fast (regexes are
-precompiled). Each finding cites the policy: `cite(phrase)` (e.g. the knowledge base's
-`find_passage`) turns the rule's policy phrase into the section path and the verbatim
-passage; without it the phrase itself is the citation.
+precompiled). When the rules find nothing, the learned verdict model (`model.py`; the
+shipped weights are data/review/verdict_model.json) may still flag the draft. Each finding
+cites the policy: `cite(phrase)` (e.g. the knowledge base's `find_passage`) turns the
+rule's policy phrase into the section path and the verbatim passage; without it the
+phrase itself is the citation.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from knowledge.review.draft import Draft, Hit
 from knowledge.review.links import LinkDetector
 from knowledge.review.models import DraftInput, Finding, Review, Span
 from knowledge.review.lexicon import FOLD
+from knowledge.review.model import MODEL_FILE, ModelError, VerdictModel
 from knowledge.review.rules import RuleSet, load_rules
 from knowledge.text import normalise
 
@@ -36,20 +39,28 @@ def cite_from_chunks(chunks: Sequence[Chunk]) -> Cite:
 
 
 class Reviewer:
-    def __init__(self, rules: RuleSet, do_not_publish: DoNotPublish | None = None, cite: Cite | None = None) -> None:
+    def __init__(self, rules: RuleSet, do_not_publish: DoNotPublish | None = None, cite: Cite | None = None,
+                 model: VerdictModel | None = None) -> None:
+        uncited = sorted(set(model.reasons) - set(rules.policies)) if model else []
+        if uncited:
+            raise ModelError(f"{MODEL_FILE}: no rules file gives the policy for {uncited}")
         self.rules = rules
         self.cues = CueDetector(rules.cues)
         self.contacts = ContactDetector(rules.table("contacts"), rules.policies["contact_details"])
         self.links = LinkDetector(rules.table("links"), rules.policies["inappropriate_link"])
         self.image_policy = str(rules.table("flags").get("policy", rules.policies["image_permission"]))
         self.do_not_publish = do_not_publish
+        self.model = model
         self.cite = cite
         self._citations: dict[str, tuple[str | None, str]] = {}
 
     @classmethod
-    def from_folder(cls, rules_dir: Path, do_not_publish_path: Path | None = None, cite: Cite | None = None) -> Reviewer:
-        """Load data/review-style rules, and the do-not-publish list when a path is given."""
+    def from_folder(cls, rules_dir: Path, do_not_publish_path: Path | None = None, cite: Cite | None = None,
+                    model_path: Path | None = None) -> Reviewer:
+        """Load data/review-style rules, and the do-not-publish list and the verdict model's
+        weights when their paths are given (without weights, the rules alone decide)."""
         rules = load_rules(Path(rules_dir))
+        model = VerdictModel.load(model_path) if model_path is not None else None
         listed = None
         if do_not_publish_path is not None:
             listed = DoNotPublish.from_path(
@@ -58,7 +69,7 @@ class Reviewer:
                 policy=rules.policies["learner_identification"],
                 image_policy=rules.policies["image_permission"],
             )
-        return cls(rules, listed, cite)
+        return cls(rules, listed, cite, model)
 
     def __repr__(self) -> str:
         listed = len(self.do_not_publish) if self.do_not_publish else 0
@@ -74,6 +85,10 @@ class Reviewer:
             if any(h.reason == hit.reason and h.start < hit.end and hit.start < h.end for h in seen):
                 continue  # one finding per reason per stretch of text
             seen.append(hit)
+            findings.append(self._finding(hit, draft.text))
+        learned = self.model.check(parsed) if self.model and not findings else None
+        if learned:
+            hit = Hit(learned.reason, learned.start, learned.end, self.rules.policies[learned.reason])
             findings.append(self._finding(hit, draft.text))
         return Review(verdict="check" if findings else "fine", findings=findings)
 
