@@ -14,7 +14,7 @@ def run_teams(host: str, port: int) -> None:
     """Check the settings, then serve /api/messages and deliver the outbox until Ctrl-C."""
     from aiohttp import web
 
-    from bot.cli_serve import check_settings, prepare
+    from bot.cli_serve import check_settings, prepare, settle_heap
     from bot.teams import build_teams_app, check_auth_settings
 
     services = Services(load_settings())
@@ -24,6 +24,7 @@ def run_teams(host: str, port: int) -> None:
         app = build_teams_app(services)
         prepare(services)
         services.outbox.start()
+        settle_heap()
         click.echo(f"staffbot: Teams bot listening on http://{host}:{port}/api/messages (Ctrl-C to stop)", err=True)
         web.run_app(app, host=host, port=port, print=None)
     finally:
