@@ -176,7 +176,10 @@ def messages_endpoint(adapter: CloudAdapter, bot: TeamsBot, clients: ReusedClien
         if auth.connector_factory is not None:
             auth.connector_factory = clients.wrap(auth.connector_factory)
         if bot.other_tenant(activity):
-            await asyncio.to_thread(bot.refuse, activity)
+            try:
+                await asyncio.to_thread(bot.refuse, activity)
+            except (sqlite3.Error, StoreError):
+                log.exception("could not audit a Teams activity from another tenant")
             return _error(403, "this bot serves another tenant")
         if not bot.first_here(activity):
             return _duplicate(activity)
@@ -189,6 +192,8 @@ def messages_endpoint(adapter: CloudAdapter, bot: TeamsBot, clients: ReusedClien
             invoke = await turn(auth, activity)
         except Exception:
             log.exception("Teams turn failed")
+            with suppress(sqlite3.Error, StoreError):
+                await bot.forget(activity)
             return _error(500, "internal error")
         if invoke is not None:
             return web.json_response(invoke.body, status=invoke.status)

@@ -164,6 +164,9 @@ class RecentKeys:
             self.keys.popitem(last=False)
         return True
 
+    def discard(self, key: str) -> None:
+        self.keys.pop(key, None)
+
 class TeamsBot(ActivityHandler):
     """Questions, forms and SLT buttons, over the same handlers as Slack and the console."""
 
@@ -200,6 +203,13 @@ class TeamsBot(ActivityHandler):
         """False for a copy of an activity this process is already handling or has handled (no disk access)."""
         key = activity_key(activity)
         return key is None or self.recent.add(key)
+
+    async def forget(self, activity: Activity) -> None:
+        """Let a copy of this activity in again: handling it failed, and the 500 asks Teams to re-send it."""
+        key = activity_key(activity)
+        if key is not None:
+            self.recent.discard(key)
+            await asyncio.to_thread(self.directory.forget, key)
 
     def admit(self, activity: Activity) -> bool:
         """Remember where the activity came from and, for a click or submission, whether it is new:

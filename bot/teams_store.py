@@ -97,6 +97,10 @@ class TeamsDirectory:
         )
         return cursor.rowcount == 1
 
+    def forget(self, key: str) -> None:
+        """Count the activity `key` as never seen (its handling failed, so a re-sent copy is welcome)."""
+        self.db.execute("delete from teams_seen where id = ?", [key])
+
     def admit(self, rows: list[dict], key: str | None) -> bool:
         """Remember an activity's conversations and, when it has a `key`, whether it is the first copy
         (False for a re-sent one), in one transaction. Rows this process already wrote unchanged

@@ -538,3 +538,14 @@ def test_a_stored_report_whose_form_cannot_be_replaced_is_confirmed_in_a_new_mes
     confirmation = teams.connector.posts()[-1]
     assert confirmation.conversation == f"a:personal-{TEACHER}" and incident.reference in confirmation.text
     assert teams.connector.updates() == []
+
+
+def test_a_click_whose_handling_failed_is_handled_when_teams_sends_it_again(teams: TeamsHarness) -> None:
+    teams.post(teams.activity(text="Can I accept a friend request from a former pupil?"))
+    helpful = teams.connector.posts()[0].card["actions"][0]
+    click = teams.activity(value=helpful["data"], reply_to="answer-1")
+    teams.connector.fail_next(502)  # the thanks...
+    teams.connector.fail_next(502)  # ...and the apology both fail: Teams is told 500
+    assert teams.post(click)[0] == 500
+    assert teams.post(click)[0] == 201  # Teams' retry is not mistaken for a copy
+    assert "Thanks, glad it helped." in teams.connector.posts()[-1].text
