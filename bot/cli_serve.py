@@ -62,7 +62,8 @@ def check_settings(services: Services, platform: str) -> None:
     elsewhere = sorted({PLATFORM_NAMES.get(t.platform, t.platform) for t in targets if t.platform != platform})
     if elsewhere:
         log.warning("reports or drafts are routed to %s as well: those messages wait in the outbox until the bot "
-                    "serves that platform too (another `staffbot serve` on the same STAFFBOT_DB)", " and ".join(elsewhere))
+                    "serves that platform too (another `staffbot serve` on the same STAFFBOT_DB)",
+                    " and ".join(elsewhere))
     slt = bool(settings.teams_slt_users) if platform == "teams" else bool(settings.slt_users or settings.slt_usergroup)
     if not slt:
         setting = "STAFFBOT_TEAMS_SLT_USERS" if platform == "teams" else "STAFFBOT_SLT_USERS or STAFFBOT_SLT_USERGROUP"

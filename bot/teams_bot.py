@@ -46,6 +46,15 @@ REPORT_FIELDS = ("category", "what_happened", "platform", "link", "when", "peopl
 MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
 ERROR_TYPE = "application/vnd.microsoft.error"
 RECENT_KEYS = 10_000  # activity ids kept in memory; the database keeps them for longer (see teams_store)
+COMMANDS = {
+    "report": "report", "report an incident": "report",
+    "report status": "report status", "my reports": "report status",
+    "second opinion": "second opinion", "secondopinion": "second opinion", "check a draft": "second opinion",
+    "help": "help", "": "help",
+}
+# Followed by text, these pre-fill the form with it (as Slack's "/report TEXT" and "/secondopinion DRAFT").
+PREFILLING = re.compile(r"\s*(?:(/report)|/second\s*opinion|second\s+opinion:)\s+(\S.*)", re.IGNORECASE | re.DOTALL)
+
 
 def actor_of(activity: Activity) -> Actor:
     """Teams identity is the AAD object id (the 29: id differs per bot)."""
@@ -64,16 +73,6 @@ def tenant_of(activity: Activity) -> str:
 
 def in_channel(activity: Activity) -> bool:
     return bool(activity.conversation and activity.conversation.conversation_type in ("channel", "groupChat"))
-
-
-COMMANDS = {
-    "report": "report", "report an incident": "report",
-    "report status": "report status", "my reports": "report status",
-    "second opinion": "second opinion", "secondopinion": "second opinion", "check a draft": "second opinion",
-    "help": "help", "": "help",
-}
-# Followed by text, these pre-fill the form with it (as Slack's "/report TEXT" and "/secondopinion DRAFT").
-PREFILLING = re.compile(r"\s*(?:(/report)|/second\s*opinion|second\s+opinion:)\s+(\S.*)", re.IGNORECASE | re.DOTALL)
 
 
 def command_of(text: str) -> tuple[str, str]:
@@ -309,7 +308,8 @@ class TeamsBot(ActivityHandler):
         if question_id is None:
             await self.say(turn_context, Reply(kind="error", text=messages.TEAMS_UNKNOWN_BUTTON))
             return
-        await self.say(turn_context, await asyncio.to_thread(feedback, actor, question_id, helpful, self.services.questions))
+        reply = await asyncio.to_thread(feedback, actor, question_id, helpful, self.services.questions)
+        await self.say(turn_context, reply)
 
     async def send_to_owner(self, turn_context: TurnContext, actor: Actor, data: dict) -> None:
         question_id = _int(data.get("value"))
@@ -329,7 +329,8 @@ class TeamsBot(ActivityHandler):
             log.warning("cannot tell the policy owner: %s", exc)
             return
         for target in destinations:
-            self.services.outbox.enqueue(target.platform, OutboundMessage(kind="post", destination=target.id, reply=notice))
+            message = OutboundMessage(kind="post", destination=target.id, reply=notice)
+            self.services.outbox.enqueue(target.platform, message)
 
     # -- incident reports -----------------------------------------------------------------
 
@@ -478,7 +479,8 @@ class TeamsBot(ActivityHandler):
             outcome = await asyncio.to_thread(
                 report.act, actor, reference, verb, self.services.incidents, self.services.roster, comment, now
             )
-            card = cards.reply_card(report.slt_post(outcome.incident, now)) if outcome.changed and outcome.incident else None
+            card = cards.reply_card(report.slt_post(outcome.incident, now)) \
+                if outcome.changed and outcome.incident else None
         elif verb == actions.SO_VIEW:
             reply = await asyncio.to_thread(second_opinion.view_draft, actor, reference, self.services.reviews,
                                             self.services.roster)

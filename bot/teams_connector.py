@@ -132,10 +132,9 @@ class ReusedClients(ConnectorFactory):
             if self.session is None:
                 self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=SEND_TIMEOUT))
             config = client.config
-            config.pipeline = AsyncPipeline(
-                [config.user_agent_policy, BearerToken(config.credentials), RawDeserializer(), config.http_logger_policy],
-                AioHTTPSender(AiohttpDriver(self.session)),
-            )
+            policies = [config.user_agent_policy, BearerToken(config.credentials), RawDeserializer(),
+                        config.http_logger_policy]
+            config.pipeline = AsyncPipeline(policies, AioHTTPSender(AiohttpDriver(self.session)))
             operations = client.conversations
             operations._serialize = PlainJsonSerializer(operations._serialize.dependencies)
             self.clients[key] = client

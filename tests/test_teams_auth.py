@@ -58,7 +58,8 @@ def test_request_with_a_malformed_token_is_401(authenticated: TeamsHarness, toke
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"MICROSOFT_APP_TYPE": "SingleTennant", "STAFFBOT_TEAMS_NO_AUTH": True}, "MICROSOFT_APP_TYPE is 'SingleTennant'"),
+        ({"MICROSOFT_APP_TYPE": "SingleTennant", "STAFFBOT_TEAMS_NO_AUTH": True},
+         "MICROSOFT_APP_TYPE is 'SingleTennant'"),
         ({"MICROSOFT_APP_ID": "app"}, "MICROSOFT_APP_PASSWORD is not set"),
         ({"MICROSOFT_APP_ID": "app", "MICROSOFT_APP_PASSWORD": "secret", "MICROSOFT_APP_TYPE": "SingleTenant",
           "MICROSOFT_APP_TENANT_ID": ""}, "MICROSOFT_APP_TENANT_ID is not set: MICROSOFT_APP_TYPE=SingleTenant"),

@@ -120,8 +120,8 @@ def test_serve_teams_answers_questions_and_delivers_reports_until_interrupted(tm
            "STAFFBOT_DB": str(tmp_path / "bot.db"), "STAFFBOT_TEAMS_NO_AUTH": "1", "MICROSOFT_APP_TENANT_ID": TENANT,
            "STAFFBOT_SLT_CHANNEL": f"teams:{CHANNEL}", "STAFFBOT_TEAMS_SLT_USERS": "aad-head"}
     connector = ConnectorServer()
-    bot = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "teams", "--host", "127.0.0.1", "--port", str(port)],
-                           env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    command = [sys.executable, "-m", "bot.cli", "serve", "teams", "--host", "127.0.0.1", "--port", str(port)]
+    bot = subprocess.Popen(command, env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}/api/messages"
 
     def send(activity: dict) -> int:
