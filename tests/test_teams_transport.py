@@ -126,3 +126,35 @@ def test_cards_are_serialized_exactly_as_msrest_would_only_faster() -> None:
     odd = Activity(type="message", channel_data={"when": datetime(2026, 3, 11, tzinfo=timezone.utc), "n": [1, 2.5]})
     for activity in (card_message, odd):
         assert PlainJsonSerializer(models).body(activity, "Activity") == Serializer(models).body(activity, "Activity")
+
+
+def test_with_an_app_id_every_connector_call_carries_the_bots_token(teams: TeamsHarness) -> None:
+    from botframework.connector.aio import ConnectorClient
+    from botframework.connector.auth import ConnectorFactory, MicrosoftAppCredentials
+
+    from bot import teams_cards as cards
+    from bot.teams_connector import ReusedClients, message_activity
+
+    class Credentials(MicrosoftAppCredentials):
+        """The real credentials, with only the round trip to Microsoft Entra replaced."""
+
+        def get_access_token(self, force_refresh: bool = False) -> str:
+            return "token-from-entra"
+
+    class Factory(ConnectorFactory):
+        async def create(self, service_url: str, audience: str | None = None) -> ConnectorClient:
+            return ConnectorClient(Credentials("app-id", "secret"), base_url=service_url)
+
+    clients = ReusedClients()
+    clients.wrap(Factory())
+
+    async def send() -> None:
+        client = await clients.create(teams.service_url)
+        assert await clients.create(teams.service_url) is client  # one client per service URL
+        await client.conversations.send_to_conversation("a:chat", message_activity(cards.text_card("Hello")))
+        await clients.close()
+
+    teams.loops.run(send())
+    [call] = teams.connector.calls
+    assert call.authorization == "Bearer token-from-entra"
+    assert call.card["body"][0]["text"] == "Hello"
