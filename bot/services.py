@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -58,8 +60,9 @@ class Services:
         from bot.reminders import Reminders
 
         worker = Outbox(self.store)
-        worker.periodic.append(lambda: Reminders(self.incidents, self.settings.reminder_hours).run())
-        worker.periodic.append(lambda: self.reviews.remind(self.settings.reminder_hours))
+        hours = self.settings.reminder_hours
+        worker.periodic.append(unless_unconfigured(lambda: Reminders(self.incidents, hours).run()))
+        worker.periodic.append(unless_unconfigured(lambda: self.reviews.remind(hours)))
         return worker
 
     @cached_property
@@ -83,6 +86,17 @@ class Services:
         if "outbox" in self.__dict__:
             self.outbox.stop()
         self.store.close()
+
+
+def unless_unconfigured(task: Callable[[], object]) -> Callable[[], None]:
+    """`task`, skipped while reports or second opinions are not set up (the serve commands warn once,
+    rather than the outbox worker logging a traceback on every pass)."""
+
+    def run() -> None:
+        with suppress(ConfigError):
+            task()
+
+    return run
 
 
 def load_knowledge(settings: Settings) -> KnowledgeBase:

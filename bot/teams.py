@@ -230,8 +230,7 @@ def build_teams_app(services: Services) -> web.Application:
     settings = services.settings
     check_auth_settings(settings)
     if not settings.microsoft_app_id:
-        print(messages.TEAMS_NO_AUTH_WARNING, file=sys.stderr, flush=True)
-        log.warning(messages.TEAMS_NO_AUTH_WARNING)
+        print(messages.TEAMS_NO_AUTH_WARNING, file=sys.stderr, flush=True)  # not only to a log: loudly
     services.kb, services.questions  # built (and migrated) once here, not by racing handler threads
     with suppress(ConfigError):  # reports not set up: the bot says so when asked, see prepare()
         services.incidents, services.reviews
