@@ -12,6 +12,8 @@ from bot.services import Services
 
 def run_teams(host: str, port: int) -> None:
     """Check the settings, then serve /api/messages and deliver the outbox until Ctrl-C."""
+    import asyncio
+
     from aiohttp import web
 
     from bot.cli_serve import check_settings, prepare, settle_heap
@@ -24,6 +26,12 @@ def run_teams(host: str, port: int) -> None:
         app = build_teams_app(services)
         prepare(services)
         services.outbox.start()
+
+        async def stop_delivering(app: web.Application) -> None:
+            """Before the loop goes: a job sent after it would fail and count as an attempt."""
+            await asyncio.to_thread(services.outbox.stop)
+
+        app.on_shutdown.append(stop_delivering)
         settle_heap()
         click.echo(f"staffbot: Teams bot listening on http://{host}:{port}/api/messages (Ctrl-C to stop)", err=True)
         web.run_app(app, host=host, port=port, print=None)

@@ -254,11 +254,16 @@ class TeamsBot(ActivityHandler):
         becomes a new message."""
 
         async def confirm() -> None:
+            card = cards.reply_card(reply)
             try:
-                await self.replace_form(turn_context, cards.reply_card(reply))
+                await self.replace_form(turn_context, card)
+                return
             except SEND_ERRORS as exc:
                 log.warning("could not replace a form with its confirmation (%r); sending it instead", exc)
-                await turn_context.send_activity(message_activity(cards.reply_card(reply)))
+            try:
+                await turn_context.send_activity(message_activity(card))
+            except SEND_ERRORS as exc:
+                log.warning("could not send a confirmation (%r); what it confirms is stored all the same", exc)
 
         if self.after_response is None:
             await confirm()

@@ -549,3 +549,16 @@ def test_a_click_whose_handling_failed_is_handled_when_teams_sends_it_again(team
     assert teams.post(click)[0] == 500
     assert teams.post(click)[0] == 201  # Teams' retry is not mistaken for a copy
     assert "Thanks, glad it helped." in teams.connector.posts()[-1].text
+
+
+def test_a_report_is_stored_even_when_teams_cannot_take_its_confirmation(
+    teams: TeamsHarness, services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    say_hello(teams, TEACHER, "Jane Teacher")
+    teams.connector.fail_next(503)  # replacing the form...
+    teams.connector.fail_next(503)  # ...and the new message both fail
+    assert submit_report(teams, "7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d", "form-x") == 201
+    assert len(services.incidents.all()) == 1
+    assert "what it confirms is stored all the same" in caplog.text and "Traceback" not in caplog.text
+    teams.post(teams.activity(text="report status"))  # and the reporter can still see it
+    assert services.incidents.all()[0].reference in teams.connector.posts()[-1].text
