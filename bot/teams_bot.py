@@ -211,9 +211,12 @@ class TeamsBot(ActivityHandler):
             await asyncio.to_thread(self.directory.forget, key)
 
     def admit(self, activity: Activity) -> bool:
-        """Remember where the activity came from and, for a click or submission, whether it is new:
-        False for a copy seen before (by another process, or before a restart)."""
-        key = None if typed(activity) else activity_key(activity)
+        """Remember where the activity came from and, for an SLT button or message action (an invoke),
+        whether it is new: False for a copy seen before (by another process, or before a restart).
+        Messages need no such record: a form submission is one record by its nonce, a vote is an
+        upsert and passing a question on happens once, so after a restart a copy costs at most a
+        repeated reply, where the record would cost every submission a disk sync."""
+        key = activity_key(activity) if activity.type == ActivityTypes.invoke else None
         return self.directory.admit(conversation_rows(activity), key)
 
     # -- saying things --------------------------------------------------------------------

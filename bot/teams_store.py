@@ -5,11 +5,12 @@
   incoming activity records its conversation's service URL, team and channel names, and
   for 1:1 chats the person's AAD object id (written when they change: `updated_at` is
   when a row last changed). `staffbot teams channels` lists them.
-- Seen activities: Teams re-sends an activity when the bot is slow (>15 s); for card
-  submissions and button clicks the first insert of its id wins, later copies are
-  ignored, also after a restart. (Typed messages are checked in memory only: they are
-  acknowledged at once, so Teams has no reason to re-send them, and a copy answered twice
-  after a restart costs one extra message, not one disk sync per question.) Ids older than SEEN_DAYS are pruned:
+- Seen activities: Teams re-sends an activity when the bot is slow (>15 s); for SLT card
+  buttons and the message action (invokes) the first insert of its id wins, later copies
+  are ignored, also after a restart (a note added twice would be two notes). Messages,
+  typed or form submissions, are checked in memory only: their handlers are idempotent
+  (a form's nonce, a vote's upsert), so a copy after a restart costs at most a repeated
+  reply, where a record would cost every message a disk sync. Ids older than SEEN_DAYS are pruned:
   Teams never re-sends that late, so the table stays small.
 - Checked drafts: the "Send to SLT" button of a second-opinion check carries a nonce;
   the draft it refers to stays here rather than in the card (a 40,000-character draft
@@ -108,7 +109,7 @@ class TeamsDirectory:
         changed = [row for row in rows if self.written.get(row["id"]) != row]
         if not changed and key is None:
             return True
-        with self.db.atomic():
+        with self.store.immediate():  # queued with the process's other writers, not on SQLite's busy sleeps
             for row in changed:
                 if row["kind"] != "user" or self.personal(row["user_aad"]) is None:
                     self.remember(row)
