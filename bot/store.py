@@ -51,18 +51,20 @@ class Store:
         return db
 
     def _open(self) -> Database:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, PRIVATE_MODE))  # new files: owner only
-            conn = sqlite3.connect(str(self.path), timeout=self.timeout, check_same_thread=False)
-            db = Database(conn)
-            if db.journal_mode != "wal":
-                db.enable_wal()
-            db.execute("PRAGMA synchronous=FULL")
-            db.execute("PRAGMA foreign_keys=ON")
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreError(f"Cannot open the database {self.path}: {exc}") from exc
+        # One thread at a time: two connections switching a new file to WAL at once fail with
+        # "database is locked" without waiting for the busy timeout.
         with self._lock:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, PRIVATE_MODE))  # new files: owner only
+                conn = sqlite3.connect(str(self.path), timeout=self.timeout, check_same_thread=False)
+                db = Database(conn)
+                if db.journal_mode != "wal":
+                    db.enable_wal()
+                db.execute("PRAGMA synchronous=FULL")
+                db.execute("PRAGMA foreign_keys=ON")
+            except (sqlite3.Error, OSError) as exc:
+                raise StoreError(f"Cannot open the database {self.path}: {exc}") from exc
             self._connections.append(conn)
         return db
 
