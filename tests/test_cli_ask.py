@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from bot.cli import MAX_LINE_BYTES, main
-from bot.config import load_settings
 from bot.store import Store
 from handlers import messages
 from knowledge import KnowledgeBase
@@ -151,7 +150,7 @@ def test_bad_batch_lines_become_error_objects_in_place_and_the_rest_are_answered
     ])  # fmt: skip
     status, out, err = run(capsys, "ask", "--json", "--batch", str(batch))
     assert status == 1
-    assert err == f'staffbot: error: 4 of 6 lines could not be answered; see their "error"\n'
+    assert err == 'staffbot: error: 4 of 6 lines could not be answered; see their "error"\n'
     results = [json.loads(line) for line in out.splitlines()]
     assert len(results) == 6
     assert results[0]["question"] == ACCOUNT and results[0]["answered"] is True

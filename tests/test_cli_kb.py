@@ -77,7 +77,7 @@ def test_kb_without_any_readable_policy_is_one_line_naming_the_folder(capsys, tm
         (folder / "broken.pdf").write_bytes(b"junk")
     status, out, err = run(capsys, "kb", "--policies", str(folder))
     assert (status, out) == (2, "")
-    assert err.startswith(f"staffbot: error: STAFFBOT_POLICIES: ") and err.count("\n") == 1
+    assert err.startswith("staffbot: error: STAFFBOT_POLICIES: ") and err.count("\n") == 1
     assert str(folder) in err and reason in err
 
 

@@ -13,8 +13,7 @@ import pytest
 from bot.config import ConfigError, load_settings
 from bot.services import Services
 from knowledge.review import DraftInput, Reviewer, load_rules
-from knowledge.review.draft import Draft
-from knowledge.review.model import FORMAT, MODEL_FILE, ModelError, VerdictModel, draft_features
+from knowledge.review.model import FORMAT, MODEL_FILE, ModelError, VerdictModel
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "data" / "review"

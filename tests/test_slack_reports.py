@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
-
-import time
 
 import pytest
 from slack_fake import (  # noqa: F401
@@ -285,15 +284,12 @@ def test_the_report_button_on_an_answer_opens_the_form_with_the_question(slack, 
 
 
 def test_slt_membership_can_come_from_the_user_group(tmp_path, fake):
-    from bot.services import Services
     from bot.slack import build_slack_app
 
     fake.usergroup = ["UGROUP"]
     services = Services(slack_settings(tmp_path, fake, STAFFBOT_SLT_USERGROUP="S0SLT", STAFFBOT_SLT_USERS=""))
     try:
         build_slack_app(services)
-        from handlers.models import Actor
-
         assert services.roster.is_slt(Actor(platform="slack", user_id="UGROUP"))
         assert not services.roster.is_slt(Actor(platform="slack", user_id=STAFF_USER))
         assert len(fake.recorded("usergroups.users.list")) == 1  # cached

@@ -8,7 +8,6 @@ envelopes carry no signature.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import time
