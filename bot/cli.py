@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from handlers.models import Actor, Question
+from handlers.models import Actor, Question, first_error
 
 from bot.config import ConfigError, load_settings
 from bot.services import Services
@@ -144,10 +144,6 @@ def answer_json(question: Question, kb: KnowledgeBase) -> dict[str, Any]:
             for m in answer.matches[:3]
         ],
     }
-
-
-def first_error(exc: ValidationError) -> str:
-    return str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
 
 
 def batch_lines(path: Path) -> Iterator[tuple[int, str, str | None]]:

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from handlers import actions, messages, report, second_opinion
 from handlers.ask import ask, feedback, pass_to_owner
 from handlers.incident_models import Category, ReportForm, form_errors
-from handlers.models import Actor, Button, Place, Question, Reply
+from handlers.models import Actor, Button, Place, Question, Reply, first_error
 from knowledge.review import DraftInput
 
 from bot.config import ConfigError
@@ -105,7 +105,7 @@ class Console:
         try:
             question = Question(actor=self.actor, text=text, place=Place(direct=True))
         except ValidationError as exc:
-            self.say(Reply(kind="error", text=exc.errors()[0]["msg"].removeprefix("Value error, ")))
+            self.say(Reply(kind="error", text=first_error(exc)))
             return
         self.say(ask(question, self.services.kb, self.services.questions))
 

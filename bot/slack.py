@@ -40,7 +40,7 @@ from sqlite_utils.migrations import Migrations
 from handlers import actions, messages, report, second_opinion
 from handlers.ask import ask, feedback, pass_to_owner
 from handlers.incident_models import ReportForm, form_errors
-from handlers.models import Actor, Button, Fact, Place, Question, Reply
+from handlers.models import Actor, Button, Fact, Place, Question, Reply, first_error
 from handlers.second_opinion import DecisionOutcome
 from knowledge.review.models import DraftInput
 
@@ -267,10 +267,6 @@ def actor_of(body: dict) -> Actor:
     if isinstance(user, dict):
         return Actor(platform="slack", user_id=user["id"], name=user.get("username") or user.get("name") or "")
     return Actor(platform="slack", user_id=body.get("user_id") or str(user), name=body.get("user_name", ""))
-
-
-def first_error(exc: ValidationError) -> str:
-    return str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
 
 
 def as_int(value: str) -> int | None:

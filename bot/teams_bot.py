@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from handlers import actions, messages, report, second_opinion
 from handlers.ask import ask, feedback, pass_to_owner
 from handlers.incident_models import ReportForm, form_errors
-from handlers.models import Actor, Place, Question, Reply
+from handlers.models import Actor, Place, Question, Reply, first_error
 from knowledge.review.models import DraftInput
 
 from bot import teams_cards as cards
@@ -306,7 +306,7 @@ class TeamsBot(ActivityHandler):
                 channel_id=base_conversation(activity.conversation.id), thread_id=activity.id,
                 direct=not in_channel(activity)))
         except ValidationError as exc:
-            await self.say(turn_context, Reply(kind="error", text=_first_error(exc)))
+            await self.say(turn_context, Reply(kind="error", text=first_error(exc)))
             return
         reply = await asyncio.to_thread(ask, question, self.services.kb, self.services.questions)
         await self.say(turn_context, reply)
@@ -521,10 +521,6 @@ class TeamsBot(ActivityHandler):
 def message_response(text: str) -> dict:
     """An adaptiveCard/action answer that shows `text` to the person who pressed the button."""
     return {"statusCode": 200, "type": MESSAGE_TYPE, "value": text}
-
-
-def _first_error(exc: ValidationError) -> str:
-    return str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
 
 
 def _int(value: object) -> int | None:

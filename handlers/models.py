@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 Platform = Literal["console", "slack", "teams"]
 
@@ -64,6 +64,11 @@ class Question(BaseModel):
         if printable < len(text) or not any(ch.isalpha() for ch in text):
             raise ValueError("That doesn't look like a question I can read: please type it in plain words.")
         return text
+
+
+def first_error(exc: ValidationError) -> str:
+    """The sentence to show the person: the first error's message, without pydantic's prefix."""
+    return str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
 
 
 class Passage(BaseModel):
