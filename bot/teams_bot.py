@@ -166,6 +166,7 @@ class RecentKeys:
     def discard(self, key: str) -> None:
         self.keys.pop(key, None)
 
+
 class TeamsBot(ActivityHandler):
     """Questions, forms and SLT buttons, over the same handlers as Slack and the console."""
 
@@ -536,6 +537,3 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-# -- the HTTP endpoint --------------------------------------------------------------------
