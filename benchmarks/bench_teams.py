@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,7 +27,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from teams_fake import TENANT, Activities, ConnectorServer  # noqa: E402
+from teams_fake import TENANT, Activities, ConnectorServer, free_port, listening  # noqa: E402
 
 CONCURRENT = 50
 ROUNDS = 5
@@ -66,12 +65,6 @@ def serve_connector(conn: Connection) -> None:
     connector.close()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def start_bot(folder: str, port: int) -> subprocess.Popen:
     """`staffbot serve teams` as an operator would run it, once it accepts connections."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STAFFBOT_", "MICROSOFT_", "SLACK_"))}
@@ -80,9 +73,8 @@ def start_bot(folder: str, port: int) -> subprocess.Popen:
                             str(port)], env=env, cwd=folder, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + START_SECONDS
     while time.monotonic() < deadline and bot.poll() is None:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return bot
+        if listening(port):
+            return bot
         time.sleep(0.1)
     bot.kill()
     raise SystemExit("staffbot serve teams did not start")

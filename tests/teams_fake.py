@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import socket
 import threading
 import time
 import urllib.error
@@ -325,3 +326,16 @@ def post_raw(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on, for a bot started as its own process."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def listening(port: int) -> bool:
+    """Whether something accepts connections on loopback `port` (the bot process has started)."""
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0

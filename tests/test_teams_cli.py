@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from teams_fake import CHANNEL, TENANT, ConnectorServer, post_raw
+from teams_fake import CHANNEL, TENANT, ConnectorServer, free_port, listening, post_raw
 
 from bot.cli import main
 from bot.config import load_settings
@@ -107,12 +106,6 @@ def test_serve_teams_refuses_to_start_without_an_app_id(tmp_path: Path, monkeypa
     assert "MICROSOFT_APP_ID is not set" in err and "Traceback" not in err
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_serve_teams_answers_questions_and_delivers_reports_until_interrupted(tmp_path: Path) -> None:
     """The real `staffbot serve teams` process in no-auth mode, with the fake Bot Connector beside it."""
     port = free_port()
@@ -129,7 +122,7 @@ def test_serve_teams_answers_questions_and_delivers_reports_until_interrupted(tm
 
     try:
         install = connector.activity(kind="conversationUpdate", channel=CHANNEL, user="aad-head")
-        assert connector.wait_for(lambda _: bot.poll() is not None or reachable(port)) and bot.poll() is None
+        assert connector.wait_for(lambda _: bot.poll() is not None or listening(port)) and bot.poll() is None
         assert send(install) == 201
         assert send(connector.activity(text="Can I accept a friend request from a former pupil?")) == 201
         [answer] = connector.wait_for(lambda c: c.posts())
@@ -146,8 +139,3 @@ def test_serve_teams_answers_questions_and_delivers_reports_until_interrupted(tm
     assert bot.returncode == 0, err
     assert "NOT authenticated" in err and f"listening on http://127.0.0.1:{port}/api/messages" in err
     assert "Traceback" not in err
-
-
-def reachable(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
