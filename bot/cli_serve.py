@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PLATFORM_NAMES = {"slack": "Slack", "teams": "Teams", "console": "the console"}
-UNSET = "console:unset"  # stands in for STAFFBOT_SLT_CHANNEL when telling "not set up" from "malformed"
 
 
 @click.group()
@@ -33,12 +32,12 @@ def reports_unconfigured(settings: Settings) -> bool:
     Reports are then off (with a warning) rather than the bot refusing to start: a Teams
     school needs the bot running to learn its SLT channel's id (`staffbot teams channels`).
     """
-    from bot.routing import Routing
+    from bot.routing import read_routing_file
 
     if settings.slt_channel:
         return False
     try:
-        table = Routing.load(settings.model_copy(update={"slt_channel": UNSET})).table
+        table = read_routing_file(settings.routing_path)
     except ConfigError:
         return False  # malformed: Routing.load(settings) will say how
     return not (table.default or table.dsl or table.categories)

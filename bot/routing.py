@@ -59,6 +59,22 @@ class RoutingFile(BaseModel):
     categories: dict[Category, list[Target]] = Field(default_factory=dict)
 
 
+def read_routing_file(path: Path) -> RoutingFile:
+    """The routing file as written, its shape checked (not yet that every category has a destination)."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"STAFFBOT_ROUTING: cannot read {path}: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"STAFFBOT_ROUTING: {path} is not valid TOML: {exc}") from None
+    try:
+        return RoutingFile.model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        raise ConfigError(f"STAFFBOT_ROUTING: {path}: {where}: {error['msg']}") from None
+
+
 class Routing:
     """Destinations per category, with the SLT channel setting as the fallback."""
 
@@ -77,18 +93,7 @@ class Routing:
     def load(cls, settings: Settings) -> Routing:
         """Read and check the routing file named by STAFFBOT_ROUTING."""
         path: Path = settings.routing_path
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"STAFFBOT_ROUTING: cannot read {path}: {exc.strerror}") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"STAFFBOT_ROUTING: {path} is not valid TOML: {exc}") from None
-        try:
-            table = RoutingFile.model_validate(raw)
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            where = ".".join(str(part) for part in error["loc"])
-            raise ConfigError(f"STAFFBOT_ROUTING: {path}: {where}: {error['msg']}") from None
+        table = read_routing_file(path)
         try:
             return cls(table, settings.slt_channel, source=f"STAFFBOT_ROUTING: {path}")
         except ValueError as exc:  # a malformed STAFFBOT_SLT_CHANNEL
