@@ -348,11 +348,12 @@ class Outbox:
     def requeue(self, job_id: int, by: str) -> int:
         """Make failed job `job_id`, and the jobs that failed waiting on it, due again now; how many.
 
-        For a cause someone has fixed (the bot invited to the channel, a channel id corrected).
+        For a cause someone has fixed (the bot invited to the channel, a channel id corrected). One
+        immediate transaction: two SLT members pressing at once must not both put a job back (the
+        second would reset a job the worker may already be sending).
         """
-        db = self.store.db
         now = self.clock()
-        with db.atomic():
+        with self.store.immediate() as db:
             chain = [
                 row[0]
                 for row in db.execute(
