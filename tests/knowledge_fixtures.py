@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +27,16 @@ Photos are fine, providing the following rules are followed:
 - ask permission first
 - delete compromising pictures
 """
+
+
+def policy_folder(folder: Path, topics: str | None = None) -> Path:
+    """A copy of the shipped policy in `folder`, with `topics` as its topics file (none when None),
+    to see what the vocabulary or a topics file does on its own."""
+    folder.mkdir(parents=True)
+    shutil.copy(POLICY_FILE, folder)
+    if topics is not None:
+        (folder / "social-media-policy.topics.toml").write_text(topics, encoding="utf-8")
+    return folder
 
 
 def write_docx(path: Path) -> None:

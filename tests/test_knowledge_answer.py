@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from knowledge import KnowledgeBase
 from knowledge.vocabulary import Vocabulary
-from knowledge_fixtures import POLICIES, POLICY_FILE, VOCABULARY
+from knowledge_fixtures import POLICIES, VOCABULARY, policy_folder
 
 
 @pytest.fixture(scope="module")
@@ -23,21 +22,13 @@ def _top(kb: KnowledgeBase, question: str) -> str:
 
 def test_vocabulary_maps_staff_words_onto_policy_words(tmp_path: Path) -> None:
     # "ex-student" and "befriend"-style wording never appear in the policy text.
-    kb = KnowledgeBase.from_folder(_bare_policy(tmp_path), vocabulary_path=VOCABULARY)
+    kb = KnowledgeBase.from_folder(policy_folder(tmp_path / "policies"), vocabulary_path=VOCABULARY)
     assert "prior learners" in _top(kb, "Can I add a former student as a friend on my personal Facebook?")
     assert "journalist" in _top(kb, "A newspaper reporter messaged me about a post. What do I do?")
 
 
-def _bare_policy(tmp_path: Path) -> Path:
-    """The shipped policy without its topics file, to see what the vocabulary does alone."""
-    bare = tmp_path / "policies"
-    bare.mkdir()
-    shutil.copy(POLICY_FILE, bare)
-    return bare
-
-
 def test_vocabulary_expansion_beats_plain_bm25(tmp_path: Path) -> None:
-    bare = _bare_policy(tmp_path)
+    bare = policy_folder(tmp_path / "policies")  # without its topics file
     empty = tmp_path / "empty.toml"
     empty.write_text("", encoding="utf-8")
     question = "Can I add a former student as a friend on my personal Facebook?"

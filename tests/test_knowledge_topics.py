@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from knowledge import KnowledgeBase, load_folder
-from knowledge_fixtures import POLICY_FILE, VOCABULARY
+from knowledge_fixtures import POLICY_FILE, VOCABULARY, policy_folder
 
 NEPHEW = "My nephew is in Year 9 here. Can I keep following him on Instagram?"
 
 
 def _folder(tmp_path: Path, topics: str | None) -> Path:
-    folder = tmp_path / "policies"
-    folder.mkdir(parents=True)
-    shutil.copy(POLICY_FILE, folder)
-    if topics is not None:
-        (folder / "social-media-policy.topics.toml").write_text(topics, encoding="utf-8")
-    return folder
+    return policy_folder(tmp_path / "policies", topics)
 
 
 def test_topics_reach_the_passage_their_phrase_is_in(tmp_path: Path) -> None:
