@@ -1,4 +1,4 @@
-"""Shared fixtures: a clean environment and settings pointing at a temporary database."""
+"""Shared fixtures: a clean environment, settings pointing at a temporary database, the shipped knowledge base."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import pytest
 
 from bot.config import Settings, load_settings
 from bot.services import Services
+from knowledge import KnowledgeBase
+from knowledge_fixtures import POLICIES, VOCABULARY
 
 ENV_PREFIXES = ("STAFFBOT_", "SLACK_", "MICROSOFT_")
 
@@ -33,3 +35,9 @@ def services(settings: Settings) -> Iterator[Services]:
     built = Services(settings)
     yield built
     built.close()
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    """The shipped policy and vocabulary, built once: answering questions does not change it."""
+    return KnowledgeBase.from_folder(POLICIES, vocabulary_path=VOCABULARY)

@@ -18,8 +18,7 @@ import pytest
 from bot.cli import MAX_LINE_BYTES, main
 from bot.store import Store
 from handlers import messages
-from knowledge import KnowledgeBase
-from knowledge_fixtures import POLICIES, POLICY_FILE, SAMPLE_TXT, VOCABULARY
+from knowledge_fixtures import POLICY_FILE, SAMPLE_TXT
 
 STAFFBOT = Path(sys.executable).with_name("staffbot")
 REPORTABLE = "Someone is posting racist comments under our page, what do I do?"
@@ -32,11 +31,6 @@ def db(monkeypatch, tmp_path) -> Path:
     path = tmp_path / "cli.db"
     monkeypatch.setenv("STAFFBOT_DB", str(path))
     return path
-
-
-@pytest.fixture(scope="module")
-def kb() -> KnowledgeBase:
-    return KnowledgeBase.from_folder(POLICIES, vocabulary_path=VOCABULARY)
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:

@@ -14,16 +14,11 @@ from handlers import actions, messages
 from handlers.ask import ask, document_title, feedback, pass_to_owner
 from handlers.models import Actor, Question
 from knowledge import KnowledgeBase
-from knowledge_fixtures import POLICIES, SAMPLE_TXT, VOCABULARY
+from knowledge_fixtures import SAMPLE_TXT, VOCABULARY
 
 ANN = Actor(platform="slack", user_id="U1", name="Ann")
 BEN = Actor(platform="teams", user_id="aad-2", name="Ben")
 FEEDBACK = [actions.FEEDBACK_HELPFUL, actions.FEEDBACK_NOT_HELPFUL]
-
-
-@pytest.fixture(scope="module")
-def kb() -> KnowledgeBase:
-    return KnowledgeBase.from_folder(POLICIES, vocabulary_path=VOCABULARY)
 
 
 @pytest.fixture

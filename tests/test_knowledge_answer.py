@@ -8,12 +8,7 @@ import pytest
 
 from knowledge import KnowledgeBase
 from knowledge.vocabulary import Vocabulary
-from knowledge_fixtures import POLICIES, VOCABULARY, policy_folder
-
-
-@pytest.fixture(scope="module")
-def kb() -> KnowledgeBase:
-    return KnowledgeBase.from_folder(POLICIES, vocabulary_path=VOCABULARY)
+from knowledge_fixtures import VOCABULARY, policy_folder
 
 
 def _top(kb: KnowledgeBase, question: str) -> str:

@@ -9,12 +9,6 @@ import pytest
 from knowledge import KnowledgeBase
 from knowledge.english import RARE, WordFrequencies, default_frequencies
 from knowledge.vocabulary import PhraseTable
-from knowledge_fixtures import POLICIES, VOCABULARY
-
-
-@pytest.fixture(scope="module")
-def kb() -> KnowledgeBase:
-    return KnowledgeBase.from_folder(POLICIES, vocabulary_path=VOCABULARY)
 
 
 def test_shipped_list_knows_everyday_words_but_not_typos() -> None:
