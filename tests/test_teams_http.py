@@ -90,6 +90,12 @@ def make_report(teams: TeamsHarness, services: Services) -> str:
     return services.incidents.all()[0].reference
 
 
+def thread_root(services: Services, reference: str) -> str:
+    """The Teams message id of the record's SLT post (its thread's root)."""
+    return services.store.db.execute(
+        "select result_ref from outbox where subject = ? and kind = 'post'", [reference]).fetchone()[0]
+
+
 # -- questions ----------------------------------------------------------------------------
 
 
@@ -246,19 +252,17 @@ def test_slt_acknowledge_updates_the_card_replies_in_thread_and_tells_the_report
     teams: TeamsHarness, services: Services
 ) -> None:
     reference = make_report(teams, services)
-    thread_root = services.store.db.execute(
-        "select result_ref from outbox where subject = ? and kind = 'post'", [reference]
-    ).fetchone()[0]
-    assert thread_root == teams.connector.created()[0].body.get("activityId", thread_root)
+    root = thread_root(services, reference)
+    assert root == teams.connector.created()[0].body.get("activityId", root)
     status, body = teams.post(teams.execute(actions.INCIDENT_ACKNOWLEDGE, {"value": reference}, channel=CHANNEL,
-                                            user=HEAD, name="Head", reply_to=thread_root))
+                                            user=HEAD, name="Head", reply_to=root))
     assert status == 200
     assert body["type"] == "application/vnd.microsoft.card.adaptive"
     assert "Acknowledged" in json.dumps(body["value"])
     services.outbox.run_pending()
-    thread = teams.connector.to(f"{CHANNEL};messageid={thread_root}")
+    thread = teams.connector.to(f"{CHANNEL};messageid={root}")
     assert any(f"{reference}: acknowledged by Head" in c.text for c in thread if c.method == "POST")
-    assert any(c.method == "PUT" and c.activity_id == thread_root for c in thread)
+    assert any(c.method == "PUT" and c.activity_id == root for c in thread)
     to_reporter = teams.connector.to(f"a:personal-{TEACHER}")
     assert any("has been picked up" in c.text for c in to_reporter)
     assert services.incidents.get(reference).status == "acknowledged"
@@ -327,8 +331,7 @@ def test_second_opinion_approved_by_slt(teams: TeamsHarness, services: Services)
     reference = check_and_send(teams, services, "Great day at the zoo with Year 3! Photos of the class below.")
     thread = teams.connector.created()[-1]
     assert reference in thread.text
-    root = services.store.db.execute(
-        "select result_ref from outbox where subject = ? and kind = 'post'", [reference]).fetchone()[0]
+    root = thread_root(services, reference)
     status, body = teams.post(teams.execute(actions.SO_APPROVE, {"value": reference}, channel=CHANNEL, user=DEPUTY,
                                             name="Deputy"))
     assert status == 200 and body["type"] == "application/vnd.microsoft.card.adaptive"
@@ -432,8 +435,7 @@ def test_every_incident_action_updates_replies_in_thread_tells_the_reporter_and_
     teams: TeamsHarness, services: Services
 ) -> None:
     reference = make_report(teams, services)
-    root = services.store.db.execute(
-        "select result_ref from outbox where subject = ? and kind = 'post'", [reference]).fetchone()[0]
+    root = thread_root(services, reference)
 
     def press(verb: str, comment: str | None = None) -> dict:
         data = {"value": reference, **({"comment": comment} if comment else {})}
@@ -469,8 +471,7 @@ def test_second_opinion_decisions_refuse_the_requester_and_the_second_click(
     teams: TeamsHarness, services: Services
 ) -> None:
     reference = check_and_send(teams, services, "Great day at the zoo with Year 3! Photos of the class below.")
-    root = services.store.db.execute(
-        "select result_ref from outbox where subject = ? and kind = 'post'", [reference]).fetchone()[0]
+    root = thread_root(services, reference)
     services.roster.grant(Actor(platform="teams", user_id=TEACHER))  # even SLT may not decide their own draft
     status, body = teams.post(teams.execute(actions.SO_APPROVE, {"value": reference}, channel=CHANNEL, user=TEACHER))
     assert body["type"] == "application/vnd.microsoft.activity.message" and "yourself" in body["value"]
@@ -516,8 +517,7 @@ def test_an_unacknowledged_report_is_reminded_in_its_teams_thread(teams: TeamsHa
     from bot.reminders import Reminders
 
     reference = make_report(teams, services)
-    root = services.store.db.execute(
-        "select result_ref from outbox where subject = ? and kind = 'post'", [reference]).fetchone()[0]
+    root = thread_root(services, reference)
     a_week_later = datetime.now(timezone.utc) + timedelta(days=7)
     assert Reminders(services.incidents, 4.0, clock=lambda: a_week_later).run() == [reference]
     services.outbox.run_pending()
