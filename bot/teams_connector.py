@@ -164,13 +164,10 @@ class Connector:
             raise LookupError(f"the bot has not been added to Teams conversation {base_conversation(conversation_id)}")
         return row
 
-    async def post_in(self, conversation_id: str, activity: Activity, reply_to: str | None = None) -> str:
+    async def post_in(self, conversation_id: str, activity: Activity) -> str:
         """Post into a known conversation (a channel thread when the id carries ;messageid=)."""
         client = await self.client(self._known(conversation_id)["service_url"])
-        if reply_to:
-            response = await client.conversations.reply_to_activity(conversation_id, reply_to, activity)
-        else:
-            response = await client.conversations.send_to_conversation(conversation_id, activity)
+        response = await client.conversations.send_to_conversation(conversation_id, activity)
         return response.id if response and response.id else ""
 
     async def update(self, conversation_id: str, activity_id: str, activity: Activity) -> str:
