@@ -1,8 +1,9 @@
 """KnowledgeBase: answer a staff question with the policy passages that cover it.
 
-Confidence is a logistic function of the best passage's score, with how-to questions ("how
-do I reset...") held to a higher bar: a policy says what is allowed, rarely how to work a
-system, and such questions are the commonest kind the policy does not cover.
+Confidence is a logistic function of the best passage's score, with two kinds of question
+held to a higher bar: how-to questions ("how do I reset...": a policy says what is allowed,
+rarely how to work a system) and questions that never touch the policy's subject (pay,
+parking, a dress code), the two commonest kinds the policy does not cover.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from knowledge.index import Index
+from knowledge.index import Index, Unit
 from knowledge.ingest import Library, load_folder
 from knowledge.models import Answer, Chunk, Match, NextStep
 from knowledge.text import normalise, words
@@ -22,9 +23,10 @@ MAX_MATCHES = 3
 # Logistic calibration (see `confidence`), fitted on data/eval/qa_dev.json and two sets of
 # questions written apart from the code (tests/knowledge_*_qa.json) so that at most 5% of
 # in-scope questions fall below 0.5.
-SCORE_SLOPE = 0.57
-PROCEDURE_PENALTY = 2.1
-CALIBRATION_BIAS = 2.4
+SCORE_SLOPE = 0.5
+PROCEDURE_PENALTY = 1.8
+OFF_TOPIC_PENALTY = 2.55
+CALIBRATION_BIAS = 1.55
 NEXT_STEP_PRIORITY: tuple[NextStep, ...] = ("report", "second_opinion")
 
 
@@ -58,7 +60,7 @@ class KnowledgeBase:
         next_step = self.next_step(question)
         if not ranked:
             return Answer(question=question, answered=False, confidence=0.0, next_step=next_step)
-        confidence = self.confidence(question, ranked[0][1])
+        confidence = self.confidence(question, ranked[0][1], self.on_topic(units))
         top_score = ranked[0][1]
         matches = [
             Match(chunk=self.chunks[i], score=round(confidence * s / top_score, 4)) for i, s in ranked[:MAX_MATCHES]
@@ -76,11 +78,23 @@ class KnowledgeBase:
         return Answer(question=question, answered=answered, confidence=confidence, matches=matches,
                       ambiguous=ambiguous, closest_sections=closest, next_step=next_step)
 
-    def confidence(self, question: str, score: float) -> float:
-        """Logistic calibration of the best passage's score, with how-to questions held to a
-        higher bar; 0.5 is where in-scope and out-of-scope questions part (see CALIBRATION)."""
+    def on_topic(self, units: list[Unit]) -> bool:
+        """Whether the question mentions what the policy is about (the vocabulary's `topic`
+        words and concepts), in its own words or through a concept. A vocabulary without a
+        topic cannot tell, so every question counts as on topic."""
+        vocab = self.vocabulary
+        if not vocab.topic_stems and not vocab.topic_concepts:
+            return True
+        return any(term in vocab.topic_stems or term[1:] in vocab.topic_concepts
+                   for unit in units for term in unit.alternatives)
+
+    def confidence(self, question: str, score: float, on_topic: bool) -> float:
+        """Logistic calibration of the best passage's score; how-to questions and questions
+        off the policy's subject are held to a higher bar. 0.5 is where in-scope and
+        out-of-scope questions part (see CALIBRATION_BIAS)."""
         procedure = self.vocabulary.asks_for_procedure(words(question))
-        z = SCORE_SLOPE * score - PROCEDURE_PENALTY * procedure - CALIBRATION_BIAS
+        z = (SCORE_SLOPE * score - PROCEDURE_PENALTY * procedure - OFF_TOPIC_PENALTY * (not on_topic)
+             - CALIBRATION_BIAS)
         return round(1 / (1 + math.exp(-z)), 4)
 
     def next_step(self, question: str) -> NextStep | None:

@@ -84,6 +84,8 @@ class Vocabulary:
     procedures: PhraseTable = field(default_factory=PhraseTable)  # "how do I" openings -> "procedure"
     generic_stems: frozenset[str] = frozenset()
     generic_concepts: frozenset[str] = frozenset()
+    topic_stems: frozenset[str] = frozenset()  # words that say a question is about this policy's subject
+    topic_concepts: frozenset[str] = frozenset()
     surface_words: frozenset[str] = frozenset()  # every word spelled in the file, for typos
 
     @classmethod
@@ -106,7 +108,8 @@ class Vocabulary:
         for step, entries in raw.get("cues", {}).items():
             for entry in entries:
                 cues.setdefault(entry, []).append(step)
-        openings = {entry: ["procedure"] for entry in raw.get("questions", {}).get("procedure", [])}
+        questions = raw.get("questions", {})
+        openings = {entry: ["procedure"] for entry in questions.get("procedure", [])}
         generic = raw.get("generic", {})
         known = raw.get("words", {}).get("known", [])
         surface = {w for entry in [*concepts, *cues, *known, *openings] for w in words(entry)}
@@ -116,6 +119,8 @@ class Vocabulary:
             procedures=PhraseTable(openings),
             generic_stems=frozenset(stem(w) for entry in generic.get("words", []) for w in words(entry)),
             generic_concepts=frozenset(generic.get("concepts", [])),
+            topic_stems=frozenset(stem(w) for entry in questions.get("topic", []) for w in words(entry)),
+            topic_concepts=frozenset(questions.get("topic_concepts", [])),
             surface_words=frozenset(w for w in surface if w not in STOP_WORDS),
         )
 

@@ -127,3 +127,11 @@ def test_malformed_vocabulary_names_the_file(tmp_path: Path) -> None:
     bad.write_text("[concepts\n", encoding="utf-8")
     with pytest.raises(ValueError, match="vocab.toml"):
         Vocabulary.load(bad)
+
+
+def test_questions_off_the_policy_subject_need_a_closer_match(kb: KnowledgeBase) -> None:
+    assert kb.on_topic(kb.index.analyse("Can I post the photos from sports day on Insta?"))
+    assert not kb.on_topic(kb.index.analyse("When do support staff get their payslips each month?"))
+    assert not kb.answer("When do support staff get their payslips each month?").answered
+    blank = KnowledgeBase(kb.chunks, Vocabulary())  # no topic list: nothing is off topic
+    assert blank.on_topic(blank.index.analyse("When do support staff get their payslips each month?"))
