@@ -20,13 +20,13 @@ from knowledge.vocabulary import Vocabulary
 ANSWER_THRESHOLD = 0.5  # below this confidence the policy is taken not to cover the question
 AMBIGUITY_MARGIN = 0.08  # runner-up within 8% of the top score, from another section
 MAX_MATCHES = 3
-# Logistic calibration (see `confidence`), fitted on data/eval/qa_dev.json and two sets of
-# questions written apart from the code (tests/knowledge_*_qa.json) so that at most 5% of
-# in-scope questions fall below 0.5.
-SCORE_SLOPE = 0.5
-PROCEDURE_PENALTY = 1.8
-OFF_TOPIC_PENALTY = 2.55
-CALIBRATION_BIAS = 1.55
+# Logistic calibration (see `confidence`), fitted on data/eval/qa_dev.json and
+# tests/knowledge_extra_qa.json so that at most 5% of their in-scope questions fall below 0.5,
+# and checked on tests/knowledge_heldout_qa.json, which the fit did not use.
+SCORE_SLOPE = 0.566
+PROCEDURE_PENALTY = 2.05
+OFF_TOPIC_PENALTY = 2.35
+CALIBRATION_BIAS = 2.385
 NEXT_STEP_PRIORITY: tuple[NextStep, ...] = ("report", "second_opinion")
 
 
