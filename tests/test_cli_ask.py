@@ -15,28 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import MAX_LINE_BYTES, main
+from bot.cli import MAX_LINE_BYTES
 from bot.store import Store
 from handlers import messages
+from cli_fixtures import db, run  # noqa: F401 - db is an autouse fixture
 from knowledge_fixtures import POLICY_FILE, SAMPLE_TXT
 
 STAFFBOT = Path(sys.executable).with_name("staffbot")
 REPORTABLE = "Someone is posting racist comments under our page, what do I do?"
 ACCOUNT = "Who approves creating a new school account?"
 OFF_TOPIC = "How do I order more printer toner?"
-
-
-@pytest.fixture(autouse=True)
-def db(monkeypatch, tmp_path) -> Path:
-    path = tmp_path / "cli.db"
-    monkeypatch.setenv("STAFFBOT_DB", str(path))
-    return path
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    status = main(list(args))
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 def squash(text: str) -> str:

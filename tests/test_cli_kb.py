@@ -4,33 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import pytest
 
-from bot.cli import main
 from bot.config import load_settings
 from bot.services import Services
 from handlers.ask import pass_to_owner
 from handlers.models import Actor
 from knowledge import KnowledgeBase
 from knowledge.evaluate import evaluate_qa
+from cli_fixtures import db, run  # noqa: F401 - db is an autouse fixture
 from knowledge_fixtures import POLICIES, SAMPLE_TXT, VOCABULARY, write_docx
 
 OFF_TOPIC = ["How do I order more printer toner?", "Is there a discount for the staff gym?"]
-
-
-@pytest.fixture(autouse=True)
-def db(monkeypatch, tmp_path) -> Path:
-    path = tmp_path / "cli.db"
-    monkeypatch.setenv("STAFFBOT_DB", str(path))
-    return path
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    status = main(list(args))
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 # -- kb -------------------------------------------------------------------------------------------
