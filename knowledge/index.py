@@ -1,5 +1,7 @@
-"""The searchable index: chunk text, context and headings as weighted BM25 fields, and the
-query analysis (typo repair, vocabulary concepts) that maps staff wording onto it.
+"""The searchable index: the query analysis (typo repair, vocabulary concepts) that maps
+staff wording onto the policy, a passage model that picks the passage a question is about
+(knowledge/likelihood.py), and BM25 over the same passages, whose best score says how well
+the policy's wording covers the question at all (the confidence calibration's input).
 
 Every vocabulary concept found in a chunk is indexed as a token of its own ("@images" for
 "photos", "pictures", "video recordings"...). A query becomes a list of units, one per
@@ -10,7 +12,6 @@ synonyms cannot outvote one distinctive word. Generic units count for `GENERIC_W
 
 from __future__ import annotations
 
-import heapq
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 
 from knowledge.bm25 import BM25
 from knowledge.english import WordFrequencies, default_frequencies
+from knowledge.likelihood import QueryLikelihood
 from knowledge.models import Chunk
 from knowledge.text import STOP_WORDS, stem, words
 from knowledge.vocabulary import Vocabulary
@@ -50,11 +52,16 @@ def concept_token(name: str) -> str:
     return f"@{name}"
 
 
+def _fields(chunk: Chunk) -> list[tuple[str, float]]:
+    """The texts a chunk is found by, each with its weight."""
+    return [(chunk.text, TEXT_WEIGHT), (chunk.context, CONTEXT_WEIGHT), (" ".join(chunk.section), SECTION_WEIGHT),
+            *((topic, TOPICS_WEIGHT) for topic in chunk.topics)]
+
+
 def _bag(chunk: Chunk, vocabulary: Vocabulary) -> dict[str, float]:
     """Weighted term counts of a chunk: its stems and the concepts its phrases belong to."""
     bag: dict[str, float] = defaultdict(float)
-    for text, weight in ((chunk.text, TEXT_WEIGHT), (chunk.context, CONTEXT_WEIGHT),
-                         (chunk.topics, TOPICS_WEIGHT), (" ".join(chunk.section), SECTION_WEIGHT)):
+    for text, weight in _fields(chunk):
         tokens = words(text)
         for word in tokens:
             if word not in STOP_WORDS:
@@ -95,6 +102,15 @@ class Index:
         for word in sorted(surface):
             if len(word) >= TYPO_MIN_LENGTH and word not in STOP_WORDS:
                 self._typo_choices[word[0]].append(word)
+        self.passages = QueryLikelihood([self._passage_terms(c) for c in chunks])
+
+    def _passage_terms(self, chunk: Chunk) -> dict[str, float]:
+        """A chunk's bag for the passage model: its texts analysed as questions are."""
+        bag: dict[str, float] = defaultdict(float)
+        for text, weight in _fields(chunk):
+            for term, value in self.terms(self.analyse(text)).items():
+                bag[term] += weight * value
+        return bag
 
     def _repair(self, word: str) -> str:
         """A word that is neither known to the policy nor common English, replaced by the
@@ -158,11 +174,33 @@ class Index:
         everyday = (EVERYDAY_ZIPF - self.english.frequency(unit.label)) / EVERYDAY_SPAN
         return min(max(everyday, GENERIC_WEIGHT), 1.0)
 
+    def terms(self, units: list[Unit]) -> dict[str, float]:
+        """Each term of the units (stem or concept) with the weight it counts for."""
+        found: dict[str, float] = {}
+        for unit in units:
+            weight = self.weight(unit)
+            for term, share in unit.alternatives.items():
+                found[term] = max(found.get(term, 0.0), weight * share)
+        return found
+
     def rank(self, units: list[Unit], k: int) -> list[tuple[int, float]]:
-        """The k best (chunk index, score) pairs, best first."""
+        """The k passages most likely to be what the question is about, as (chunk index,
+        log-likelihood) pairs, best first."""
+        return self.passages.rank(self.terms(units), k)
+
+    def coverage(self, units: list[Unit]) -> float:
+        """The best BM25 score of any chunk: how much of the question the policy's wording
+        covers, whichever passage it is in."""
         totals: dict[int, float] = defaultdict(float)
         for unit in units:
             weight = self.weight(unit)
             for doc, score in self.unit_scores(unit).items():
                 totals[doc] += weight * score
-        return heapq.nlargest(k, totals.items(), key=lambda item: (item[1], -item[0]))
+        return max(totals.values(), default=0.0)
+
+    def covered_share(self, units: list[Unit]) -> float:
+        """The weighted share of the question's units that some chunk contains: "whiteboard"
+        in "who fixes a broken whiteboard" is a part of the question no passage speaks to."""
+        total = sum(self.weight(u) for u in units)
+        covered = sum(self.weight(u) for u in units if any(t in self.bm25.postings for t in u.alternatives))
+        return covered / total if total else 0.0

@@ -26,7 +26,7 @@ class Chunk(BaseModel):
     section: tuple[str, ...]
     text: str = Field(max_length=600)
     context: str = ""
-    topics: str = ""  # staff wording for what the passage answers, from a sidecar file; indexed, never shown
+    topics: tuple[str, ...] = ()  # staff wording and questions the passage answers, from a sidecar file; indexed, never shown
     line_start: int
     line_end: int
 

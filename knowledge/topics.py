@@ -51,5 +51,5 @@ def attach_topics(chunks: list[Chunk], path: Path) -> tuple[list[Chunk], list[st
             problems.append(f"{path.name}: passage {n} matches no passage ({match[:60]!r})")
         for chunk_id in hits:
             topics.setdefault(chunk_id, []).extend(item for items in lists for item in items)
-    updated = [c.model_copy(update={"topics": "; ".join(topics[c.id])}) if c.id in topics else c for c in chunks]
+    updated = [c.model_copy(update={"topics": tuple(topics[c.id])}) if c.id in topics else c for c in chunks]
     return updated, problems

@@ -135,3 +135,11 @@ def test_questions_off_the_policy_subject_need_a_closer_match(kb: KnowledgeBase)
     assert not kb.answer("When do support staff get their payslips each month?").answered
     blank = KnowledgeBase(kb.chunks, Vocabulary())  # no topic list: nothing is off topic
     assert blank.on_topic(blank.index.analyse("When do support staff get their payslips each month?"))
+
+
+def test_words_the_policy_never_uses_lower_confidence(kb: KnowledgeBase) -> None:
+    share = {q: kb.index.covered_share(kb.index.analyse(q))
+             for q in ("can I post photos of kids", "can I post photos of the new boiler")}
+    assert share["can I post photos of kids"] == 1.0
+    assert 0 < share["can I post photos of the new boiler"] < 1.0
+    assert kb.answer("can I post photos of kids").confidence > kb.answer("can I post photos of the new boiler").confidence

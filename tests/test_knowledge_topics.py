@@ -28,7 +28,7 @@ def test_the_sidecar_is_not_reported_as_a_document(tmp_path: Path) -> None:
     assert library.documents == ["social-media-policy.txt"]
     assert library.problems == []
     chunk = next(c for c in library.chunks if c.text == "approve account creation")
-    assert chunk.topics == "sign off a new page"
+    assert chunk.topics == ("sign off a new page",)
 
 
 def test_an_entry_matching_no_passage_is_a_problem_naming_the_file(tmp_path: Path) -> None:

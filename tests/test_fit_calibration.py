@@ -1,0 +1,41 @@
+"""tools/fit_calibration.py: the logistic fit, the bias rule, and the shipped constants."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import fit_calibration  # noqa: E402
+
+
+def test_newton_fit_finds_the_logistic_optimum() -> None:
+    # Overlapping classes on one feature: the penalised optimum has a zero gradient.
+    features = [[x] for x in (0.0, 1.0, 2.0, 3.0, 1.5, 2.5)]
+    labels = [False, False, True, True, True, False]
+    bias, weight = fit_calibration.logistic_regression(features, labels)
+    p = [1 / (1 + math.exp(-(bias + weight * x[0]))) for x in features]
+    assert sum(pi - y for pi, y in zip(p, labels)) == pytest.approx(0, abs=1e-8)
+    assert sum((pi - y) * x[0] for pi, y, x in zip(p, labels, features)) + fit_calibration.PENALTY * weight == (
+        pytest.approx(0, abs=1e-8))
+    assert weight > 0
+
+
+def test_the_bias_rejects_at_most_the_allowed_share_of_in_scope_questions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fit_calibration, "CALIBRATION", {"score": 1.0})
+    in_scope = [[float(x)] for x in range(40)]
+    out_of_scope = [[float(x)] for x in range(-10, 5)]
+    weights, bias = fit_calibration.fit(in_scope + out_of_scope, [True] * 40 + [False] * 15)
+    below = sum(bias + weights["score"] * x[0] < 0 for x in in_scope)
+    assert below == int(fit_calibration.MAX_WRONGLY_REJECTED * 40)
+
+
+def test_the_shipped_constants_are_a_fresh_fit() -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "fit_calibration.py"), "--check"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -1,0 +1,106 @@
+"""Fit the Q&A confidence calibration (CALIBRATION in knowledge/answer.py).
+
+    python tools/fit_calibration.py          # print the constants to paste into answer.py
+    python tools/fit_calibration.py --check  # exit 1 if answer.py's constants are stale
+
+A logistic regression of "in scope" on `KnowledgeBase.features` over the labelled questions
+of FITTED (L2 penalty as scikit-learn's C=10, fitted by Newton's method), whose bias is then
+set as low as it can go with at most MAX_WRONGLY_REJECTED of the in-scope questions below
+ANSWER_THRESHOLD, so that as many out-of-scope questions as possible are rejected. tests/knowledge_fresh_qa.json, written
+apart from the code, is never fitted on: `staffbot eval` on it is the honest check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from knowledge.answer import ANSWER_THRESHOLD, CALIBRATION, CALIBRATION_BIAS, KnowledgeBase
+
+ROOT = Path(__file__).resolve().parent.parent
+FITTED = ("data/eval/qa_dev.json", "tests/knowledge_extra_qa.json", "tests/knowledge_heldout_qa.json")
+MAX_WRONGLY_REJECTED = 0.05
+PENALTY = 0.1  # 1 / C
+ROUNDING = 4
+
+
+def rows(kb: KnowledgeBase) -> tuple[list[list[float]], list[bool]]:
+    """Feature vectors (in CALIBRATION's order) and in-scope labels of the fitted questions."""
+    features, labels = [], []
+    for name in FITTED:
+        for item in json.loads((ROOT / name).read_text(encoding="utf-8")):
+            found = kb.features(item["question"], kb.index.analyse(item["question"]))
+            features.append([found[key] for key in CALIBRATION])
+            labels.append(bool(item["in_scope"]))
+    return features, labels
+
+
+def _solve(matrix: list[list[float]], vector: list[float]) -> list[float]:
+    """Gaussian elimination with partial pivoting (the systems here are 5 x 5)."""
+    n = len(vector)
+    a = [row[:] + [v] for row, v in zip(matrix, vector)]
+    for col in range(n):
+        pivot = max(range(col, n), key=lambda r: abs(a[r][col]))
+        a[col], a[pivot] = a[pivot], a[col]
+        for r in range(col + 1, n):
+            factor = a[r][col] / a[col][col]
+            for c in range(col, n + 1):
+                a[r][c] -= factor * a[col][c]
+    x = [0.0] * n
+    for r in reversed(range(n)):
+        x[r] = (a[r][n] - sum(a[r][c] * x[c] for c in range(r + 1, n))) / a[r][r]
+    return x
+
+
+def logistic_regression(features: Sequence[Sequence[float]], labels: Sequence[bool],
+                        iterations: int = 50) -> list[float]:
+    """[bias, *weights] minimising log loss + PENALTY / 2 * |weights|^2."""
+    n = len(features[0]) + 1
+    beta = [0.0] * n
+    for _ in range(iterations):
+        gradient = [PENALTY * b if j else 0.0 for j, b in enumerate(beta)]
+        hessian = [[PENALTY if i == j and i else 0.0 for j in range(n)] for i in range(n)]
+        for x, y in zip(features, labels):
+            row = [1.0, *x]
+            p = 1 / (1 + math.exp(-sum(b * v for b, v in zip(beta, row))))
+            for i in range(n):
+                gradient[i] += (p - y) * row[i]
+                for j in range(n):
+                    hessian[i][j] += p * (1 - p) * row[i] * row[j]
+        step = _solve(hessian, gradient)
+        beta = [b - s for b, s in zip(beta, step)]
+        if max(abs(s) for s in step) < 1e-10:
+            break
+    return beta
+
+
+def fit(features: Sequence[Sequence[float]], labels: Sequence[bool]) -> tuple[dict[str, float], float]:
+    """(weights by feature name, bias), the bias set as the module docstring says."""
+    _, *weights = logistic_regression(features, labels)
+    weights = [round(w, ROUNDING) for w in weights]
+    margin = math.log(ANSWER_THRESHOLD / (1 - ANSWER_THRESHOLD))
+    scores = sorted(sum(w * v for w, v in zip(weights, x)) for x, y in zip(features, labels) if y)
+    allowed = int(MAX_WRONGLY_REJECTED * len(scores))  # this many may score below the threshold
+    bias = math.ceil((margin - scores[allowed]) * 10**ROUNDING) / 10**ROUNDING
+    return dict(zip(CALIBRATION, weights)), bias
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if answer.py's constants differ from a fresh fit")
+    args = parser.parse_args(argv)
+    weights, bias = fit(*rows(KnowledgeBase.from_folder(ROOT / "data" / "policies")))
+    if args.check:
+        fresh = weights == CALIBRATION and bias == CALIBRATION_BIAS
+        print(f"knowledge/answer.py calibration: {'up to date' if fresh else 'STALE: run tools/fit_calibration.py'}")
+        return 0 if fresh else 1
+    print(f"CALIBRATION = {json.dumps(weights)}\nCALIBRATION_BIAS = {bias}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
