@@ -116,3 +116,38 @@ def test_verdict_is_check_exactly_when_there_are_findings(reviewer: Reviewer) ->
     risky = reviewer.review(DraftInput(text="Reminder: non-uniform day on Friday. Management never listen anyway."))
     assert (fine.verdict, fine.findings) == ("fine", [])
     assert risky.verdict == "check" and risky.findings
+
+
+@pytest.mark.parametrize(("url", "flagged"), [
+    ("https://www.greenfieldprimary.org.uk/news", False),  # the school's own site, never listed
+    ("www.aqa.org.uk/past-papers", False),
+    ("photos-share-free.ru/album/88", True),  # spam suffix and a bait word
+    ("www.senda1d-claims.co.uk", True),  # letters mixed with digits, and a bait word
+    ("kingsmead.org.uk/setup.exe", True),  # a program to download
+    ("amzn.to/3Kx9pQ", True),  # a shortener
+])
+def test_unknown_domains_are_flagged_when_they_look_suspicious(reviewer: Reviewer, url: str, flagged: bool) -> None:
+    assert reasons(reviewer, f"All the details are here: {url}") == (["inappropriate_link"] if flagged else [])
+
+
+def test_a_school_can_flag_every_unknown_domain(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    for path in RULES.glob("*.toml"):
+        text = path.read_text(encoding="utf-8")
+        (rules / path.name).write_text(text.replace('unknown = "suspicious"', 'unknown = "all"'), encoding="utf-8")
+    strict = Reviewer.from_folder(rules)
+    assert reasons(strict, "Revision guides: www.aqa.org.uk/past-papers") == ["inappropriate_link"]
+    assert reasons(strict, "Revision help: https://www.bbc.co.uk/bitesize") == []  # still trusted
+
+
+def test_a_wrong_unknown_setting_names_the_file_and_choices(tmp_path: Path) -> None:
+    from knowledge.review import RulesError
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    for path in RULES.glob("*.toml"):
+        text = path.read_text(encoding="utf-8")
+        (rules / path.name).write_text(text.replace('unknown = "suspicious"', 'unknown = "some"'), encoding="utf-8")
+    with pytest.raises(RulesError, match="links.toml: unknown must be one of"):
+        Reviewer.from_folder(rules)

@@ -18,14 +18,14 @@ from knowledge.review.model import FORMAT, MODEL_FILE, ModelError, VerdictModel
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "data" / "review"
 SHIPPED = RULES / MODEL_FILE
-LABELLED = [ROOT / "data" / "eval" / "drafts_dev.json", ROOT / "tests" / "review_extra_drafts.json"]
+LABELLED = [ROOT / "data" / "eval" / "drafts_dev.json", ROOT / "tests" / "review_extra_drafts.json",
+            ROOT / "tests" / "review_untuned_drafts.json"]
 
 UPBEAT = [
     "Well done to everyone who ran in the cross country today!",
     "Great to see so many families at our Christmas fair. Thank you!",
     "Reminder: school closes at 1.30pm on Friday for the end of term. Have a lovely break!",
     "Congratulations to our Year 5 choir, who sang beautifully at the town hall last night.",
-    "Sports day fun! [Attached: photos of the egg and spoon race]",
     "Reply to a comment (\"What time does the fair start?\"): \"Hi! It opens at 2pm, see you there.\"",
     "Our library has 200 new books thanks to the PTA's fundraising. Happy reading! 📚",
 ]
@@ -41,17 +41,20 @@ def reviewer() -> Reviewer:
     return Reviewer.from_folder(RULES, model_path=SHIPPED)
 
 
-def tiny_model(threshold: float = 1.0) -> dict:
-    """A weights file by hand: "wibble" is risky and means offensive, "fine" means nothing."""
+def tiny_model(threshold: float = 1.0, contact_weight: float = 5.0) -> dict:
+    """A weights file by hand: "wibble" is risky and means offensive, "fine" means nothing,
+    "lovely" is reassuring; the combiner trusts a contact-details cue by `contact_weight`
+    and a criticism cue barely."""
     return {
         "format": FORMAT,
         "bias": -2.0,
-        "threshold": threshold,
-        "weights": {"w:wibbl": 5.0, "w:fine": 0.0},
+        "weights": {"w:wibbl": 5.0, "w:fine": 0.0, "w:love": -4.0},
         "reasons": {
             "offensive": {"prior": -0.7, "unseen": -3.0, "weights": {"w:wibbl": 2.0}},
             "criticism": {"prior": -0.7, "unseen": -3.0, "weights": {"w:fine": 2.0}},
         },
+        "combiner": {"bias": 0.0, "threshold": threshold,
+                     "weights": {"risk": 1.0, "contact_details": contact_weight, "criticism": 1.5}},
     }
 
 
@@ -64,14 +67,17 @@ def test_the_shipped_weights_load_with_every_reason(shipped: VerdictModel) -> No
     from knowledge.review import REASONS
 
     assert set(shipped.reasons) == set(REASONS)
-    assert len(shipped.weights) > 500 and -10 < shipped.threshold < 10
+    assert len(shipped.weights) > 500 and -10 < shipped.combiner.threshold < 10
+    assert set(shipped.combiner.weights) == {"risk", "cued", *REASONS}
     assert VerdictModel.from_json(shipped.to_json()) == shipped
 
 
 @pytest.mark.parametrize(("content", "problem"), [
     ("{not json", "not a JSON weights file"),
     ({"format": "something-else/9"}, "format"),
-    ({**tiny_model(), "threshold": "high"}, "threshold must be a number"),
+    ({**tiny_model(), "combiner": {"bias": 0, "threshold": "high", "weights": {}}}, "combiner threshold must be a number"),
+    ({**tiny_model(), "combiner": {"bias": 0, "threshold": 0, "weights": {"gossip": 1}}}, "gossip"),
+    ({key: value for key, value in tiny_model().items() if key != "combiner"}, "combiner must be an object"),
     ({**tiny_model(), "weights": {"w:wibbl": "5"}}, "weight of 'w:wibbl' must be a number"),
     ({**tiny_model(), "reasons": {"gossip": {"prior": 0, "unseen": 0, "weights": {}}}}, "gossip"),
     ({**tiny_model(), "reasons": {"offensive": {"prior": 0, "weights": {}}}}, "offensive unseen must be a number"),
@@ -104,7 +110,7 @@ from knowledge.review.draft import Draft
 from knowledge.review.model import VerdictModel, draft_features
 model = VerdictModel.load(Path(sys.argv[1]))
 draft = Draft.parse(sys.argv[2])
-print(repr(model.risk(draft_features(draft))), model.check(draft))
+print(repr(model.risk(draft_features(draft))), model.decide(draft, ()))
 """
 
 
@@ -173,3 +179,32 @@ def test_the_shipped_model_adds_findings_the_rules_miss_on_labelled_drafts(revie
         assert finding.span.text and finding.span.text in item["text"]
         assert finding.policy == rules_only.rules.policies[finding.reason]
     assert sum(item["risky"] for item, _ in added) > len(added) / 2
+
+
+@pytest.mark.parametrize(("contact_weight", "verdict"), [(5.0, "fine"), (10.0, "check")])
+def test_the_combiner_decides_how_far_a_cue_is_trusted(tmp_path: Path, contact_weight: float, verdict: str) -> None:
+    # Reassuring wording (risk -6) against a contact-details cue worth 5 or 10, threshold 1.
+    rules = load_rules(RULES)
+    draft = DraftInput(text="Lovely day. Call me on 07700 900461.")
+    assert Reviewer(rules).review(draft).reasons == ["contact_details"]
+    model = VerdictModel.load(write(tmp_path / "w.json", tiny_model(contact_weight=contact_weight)))
+    review = Reviewer(rules, model=model).review(draft)
+    assert review.verdict == verdict
+    assert review.reasons == ([] if verdict == "fine" else ["contact_details"])
+
+
+def test_certain_findings_are_never_overruled(tmp_path: Path) -> None:
+    model = VerdictModel.load(write(tmp_path / "w.json", tiny_model()))
+    draft = DraftInput(text="Lovely day at the farm. [Attached: photos]", contains_learner_images=True,
+                       permission_checked=False)
+    review = Reviewer(load_rules(RULES), model=model).review(draft)
+    assert review.verdict == "check" and review.reasons == ["image_permission"]
+
+
+def test_a_model_finding_names_a_reason_the_draft_can_have(tmp_path: Path) -> None:
+    weights = tiny_model()
+    weights["reasons"]["image_permission"] = {"prior": -0.7, "unseen": -3.0, "weights": {"w:wibbl": 5.0}}
+    model = VerdictModel.load(write(tmp_path / "w.json", weights))
+    reviewer = Reviewer(load_rules(RULES), model=model)
+    assert reviewer.review(DraftInput(text="A wibble afternoon.")).reasons == ["offensive"]  # no image to be about
+    assert reviewer.review(DraftInput(text="A wibble afternoon. [Attached: photo]")).reasons == ["image_permission"]

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from knowledge.answer import ANSWER_THRESHOLD, CALIBRATION, CALIBRATION_BIAS, KnowledgeBase
+from logistic import logistic_regression
 
 ROOT = Path(__file__).resolve().parent.parent
 FITTED = ("data/eval/qa_dev.json", "tests/knowledge_extra_qa.json", "tests/knowledge_heldout_qa.json")
@@ -39,48 +40,9 @@ def rows(kb: KnowledgeBase) -> tuple[list[list[float]], list[bool]]:
     return features, labels
 
 
-def _solve(matrix: list[list[float]], vector: list[float]) -> list[float]:
-    """Gaussian elimination with partial pivoting (the systems here are 5 x 5)."""
-    n = len(vector)
-    a = [row[:] + [v] for row, v in zip(matrix, vector)]
-    for col in range(n):
-        pivot = max(range(col, n), key=lambda r: abs(a[r][col]))
-        a[col], a[pivot] = a[pivot], a[col]
-        for r in range(col + 1, n):
-            factor = a[r][col] / a[col][col]
-            for c in range(col, n + 1):
-                a[r][c] -= factor * a[col][c]
-    x = [0.0] * n
-    for r in reversed(range(n)):
-        x[r] = (a[r][n] - sum(a[r][c] * x[c] for c in range(r + 1, n))) / a[r][r]
-    return x
-
-
-def logistic_regression(features: Sequence[Sequence[float]], labels: Sequence[bool],
-                        iterations: int = 50) -> list[float]:
-    """[bias, *weights] minimising log loss + PENALTY / 2 * |weights|^2."""
-    n = len(features[0]) + 1
-    beta = [0.0] * n
-    for _ in range(iterations):
-        gradient = [PENALTY * b if j else 0.0 for j, b in enumerate(beta)]
-        hessian = [[PENALTY if i == j and i else 0.0 for j in range(n)] for i in range(n)]
-        for x, y in zip(features, labels):
-            row = [1.0, *x]
-            p = 1 / (1 + math.exp(-sum(b * v for b, v in zip(beta, row))))
-            for i in range(n):
-                gradient[i] += (p - y) * row[i]
-                for j in range(n):
-                    hessian[i][j] += p * (1 - p) * row[i] * row[j]
-        step = _solve(hessian, gradient)
-        beta = [b - s for b, s in zip(beta, step)]
-        if max(abs(s) for s in step) < 1e-10:
-            break
-    return beta
-
-
 def fit(features: Sequence[Sequence[float]], labels: Sequence[bool]) -> tuple[dict[str, float], float]:
     """(weights by feature name, bias), the bias set as the module docstring says."""
-    _, *weights = logistic_regression(features, labels)
+    _, *weights = logistic_regression(features, labels, PENALTY)
     weights = [round(w, ROUNDING) for w in weights]
     margin = math.log(ANSWER_THRESHOLD / (1 - ANSWER_THRESHOLD))
     scores = sorted(sum(w * v for w, v in zip(weights, x)) for x, y in zip(features, labels) if y)

@@ -1,9 +1,14 @@
 """Links to shortened or unknown domains.
 
-A shortener hides where a link goes, and a domain the school has not listed as trusted
-may carry anything, so both get a second look. Domains are split with tldextract using
-only its bundled suffix list (`suffix_list_urls=()`): reviewing a draft never touches
-the network. Bracketed link descriptions are handled by cue rules in links.toml.
+A shortener hides where a link goes, so it always gets a second look. A domain the school
+has not listed as trusted gets one too with `unknown = "all"`; with the default
+`unknown = "suspicious"` only when it looks like the links that cause trouble: a suffix
+favoured by spam and phishing (.xyz, .ru, .co), a bait word in the name (free, login,
+claim), letters mixed with digits ("senda1d"), or a download of a program. A school links
+every week to its own website, exam boards and the local paper, none of which anyone can
+list in advance. Domains are split with tldextract using only its bundled suffix list
+(`suffix_list_urls=()`): reviewing a draft never touches the network. Bracketed link
+descriptions are handled by cue rules in links.toml.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 import tldextract
 
 from knowledge.review.draft import Draft, Hit
+from knowledge.review.rules import RulesError
 
 _URL = re.compile(
     r"(?P<full>(?:https?://|www\.)[^\s<>\[\]()\"']+)"
@@ -24,6 +30,9 @@ _URL = re.compile(
 )
 _SCHEME = re.compile(r"^https?://", re.IGNORECASE)
 _TRAILING = ".,;:!?'\")"
+_NAME_PARTS = re.compile(r"[a-z]+")
+_LETTERS_AND_DIGITS = re.compile(r"[a-z][0-9]|[0-9][a-z]")
+UNKNOWN_MODES = ("suspicious", "all")
 
 
 @lru_cache(maxsize=1)
@@ -36,6 +45,13 @@ class LinkDetector:
         self.policy = policy
         self.shorteners = frozenset(d.lower() for d in table.get("shorteners", []))
         self.trusted = tuple(d.lower() for d in table.get("trusted", []))
+        unknown = table.get("unknown", UNKNOWN_MODES[0])
+        if unknown not in UNKNOWN_MODES:
+            raise RulesError(f"links.toml: unknown must be one of {UNKNOWN_MODES}, got {unknown!r}")
+        self.flag_every_unknown = unknown == "all"
+        self.suspicious_suffixes = frozenset(s.lower() for s in table.get("suspicious_suffixes", []))
+        self.bait_words = frozenset(w.lower() for w in table.get("bait_words", []))
+        self.downloads = tuple(f".{ext.lower()}" for ext in table.get("downloads", []))
         _extractor()  # load the suffix list now, not on the first draft
 
     def find(self, draft: Draft, folded: str) -> Iterator[Hit]:
@@ -44,15 +60,27 @@ class LinkDetector:
         for match in _URL.finditer(folded, draft.segments[0].start):
             url = match.group().rstrip(_TRAILING)
             host = _host(url, bare=match.group("bare") is not None)
-            if host and not self.is_trusted(host):
+            if host and self.needs_a_look(host, url):
                 yield Hit("inappropriate_link", match.start(), match.start() + len(url), self.policy)
 
-    def is_trusted(self, host: str) -> bool:
-        """Trusted domains cover their subdomains; a shortener never is."""
+    def needs_a_look(self, host: str, url: str) -> bool:
+        """A shortener always; an untrusted domain when every unknown one is flagged or it
+        looks suspicious."""
         parts = _extractor()(host)
         if host in self.shorteners or f"{parts.domain}.{parts.suffix}" in self.shorteners:
+            return True
+        if any(host == domain or host.endswith("." + domain) for domain in self.trusted):
             return False
-        return any(host == domain or host.endswith("." + domain) for domain in self.trusted)
+        return self.flag_every_unknown or self.suspicious(host, url)
+
+    def suspicious(self, host: str, url: str) -> bool:
+        parts = _extractor()(host)
+        names = [*parts.subdomain.split("."), parts.domain]
+        path = url.split("?")[0].lower()
+        return (parts.suffix.rsplit(".", 1)[-1] in self.suspicious_suffixes
+                or any(word in self.bait_words for name in names for word in _NAME_PARTS.findall(name))
+                or any(_LETTERS_AND_DIGITS.search(name) for name in names)
+                or "/" in path.split("//")[-1] and path.endswith(self.downloads))
 
 
 def _host(url: str, bare: bool) -> str | None:

@@ -1,10 +1,14 @@
-"""A learned second look at drafts the cue rules pass: naive Bayes over stemmed word pairs.
+"""The learned verdict: naive Bayes over stemmed word pairs, combined with what the rules found.
 
 Hand-written cue families catch the phrasings their authors thought of; each new writer
-finds others. This model is trained on the labelled drafts (tools/train_verdict_model.py)
-and only speaks when the rules found nothing: it scores the draft's risk as log-odds
-(a sum of per-feature weights) and, above the trained threshold, names the most likely
-reason and the sentence that weighs most towards "risky".
+finds others, and some cues also fire on harmless posts ("the full report on the Ofsted
+website"). Two parts, both trained on labelled drafts (tools/train_verdict_model.py):
+naive Bayes scores the draft's wording as log-odds of being risky (a sum of per-feature
+weights), and a logistic combiner weighs that score together with which reasons the cue
+rules found, learned on drafts the rules were never tuned on, so it knows how far each
+kind of cue is to be trusted. Below the combiner's threshold the draft is fine whatever
+the cues said; above it with no cue finding, the model names the most likely reason and
+the sentence that weighs most towards "risky".
 
 Features are what `knowledge.text` calls the same words: each of the author's sentences
 (as `Draft.parse` splits them) gives its word stems and adjacent stem pairs, and being a
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +33,12 @@ from knowledge.review.models import REASONS
 from knowledge.text import stem, words
 
 MODEL_FILE = "verdict_model.json"
-FORMAT = "staffbot-verdict-model/1"
+FORMAT = "staffbot-verdict-model/2"
+RISK = "risk"  # the combiner's weight for the naive Bayes log-odds
+CUED = "cued"  # the combiner's weight for any cue finding at all; the others are reason codes
 REPLY = "reply"
+_LINK = re.compile(r"https?://|www\.|\w\.(?:com|org|net|uk|ly|co|io|me|tv)\b|\blink\b", re.IGNORECASE)
+_CONTACT = re.compile(r"\d{3}|@|\b(?:road|street|avenue|lane|close|drive|crescent|way)\b", re.IGNORECASE)
 
 
 class ModelError(ValueError):
@@ -78,13 +87,38 @@ class ModelHit:
 
 
 @dataclass(frozen=True, slots=True)
-class VerdictModel:
-    """Risk log-odds = `bias` + the weights of the draft's known features; flag at `threshold`."""
+class Combiner:
+    """Log-odds of "risky" = `bias` + weights["risk"] * the naive Bayes risk + weights["cued"]
+    if the cue rules found anything + the weight of each reason they found; the draft needs a
+    look from `threshold` up."""
 
     bias: float
     threshold: float
     weights: Mapping[str, float]
+
+    def log_odds(self, risk: float, reasons: Iterable[str]) -> float:
+        found = sorted(set(reasons))
+        return (self.bias + self.weights.get(RISK, 0.0) * risk + self.weights.get(CUED, 0.0) * bool(found)
+                + math.fsum(self.weights.get(r, 0.0) for r in found))
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Whether the draft needs a look, and the model's own finding when the rules had none."""
+
+    check: bool
+    hit: ModelHit | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VerdictModel:
+    """Naive Bayes risk log-odds = `bias` + the weights of the draft's known features,
+    `reasons` to name a reason, and the `combiner` that decides."""
+
+    bias: float
+    weights: Mapping[str, float]
     reasons: Mapping[str, ReasonWeights]
+    combiner: Combiner
 
     @classmethod
     def load(cls, path: Path) -> VerdictModel:
@@ -106,13 +140,19 @@ class VerdictModel:
         unknown = sorted(set(reasons) - set(REASONS))
         if unknown or not reasons:
             raise ModelError(f"reasons must be some of {REASONS}, got {unknown or 'none'}")
+        combiner = _table(data, "combiner")
+        combined = _weights(combiner, "weights", "combiner")
+        strange = sorted(set(combined) - {RISK, CUED, *REASONS})
+        if strange:
+            raise ModelError(f"combiner weights must be {RISK!r}, {CUED!r} or reason codes, got {strange}")
         return cls(
             bias=_number(data, "bias"),
-            threshold=_number(data, "threshold"),
             weights=_weights(data, "weights"),
             reasons={name: ReasonWeights(_number(spec, "prior", name), _number(spec, "unseen", name),
                                          _weights(spec, "weights", name))
                      for name, spec in reasons.items()},
+            combiner=Combiner(_number(combiner, "bias", "combiner"), _number(combiner, "threshold", "combiner"),
+                              combined),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -120,10 +160,11 @@ class VerdictModel:
         return {
             "format": FORMAT,
             "bias": round(self.bias, 4),
-            "threshold": round(self.threshold, 4),
             "weights": _rounded(self.weights),
             "reasons": {name: {"prior": round(r.prior, 4), "unseen": round(r.unseen, 4), "weights": _rounded(r.weights)}
                         for name, r in sorted(self.reasons.items())},
+            "combiner": {"bias": round(self.combiner.bias, 4), "threshold": round(self.combiner.threshold, 4),
+                         "weights": _rounded(self.combiner.weights)},
         }
 
     def risk(self, features: Iterable[str]) -> float:
@@ -131,19 +172,33 @@ class VerdictModel:
         (`fsum`: the same total whatever order a set of features comes in.)"""
         return self.bias + math.fsum(self.weights.get(f, 0.0) for f in features)
 
-    def check(self, draft: Draft) -> ModelHit | None:
-        """A finding when the draft's risk reaches the threshold, else None."""
-        own = sentences(draft)
-        if not own:
-            return None
+    def decide(self, draft: Draft, found: Iterable[str]) -> Decision:
+        """Whether a draft in which the cue rules found the reasons `found` needs a look, with
+        the model's own finding when they found none."""
+        found = set(found)
         known = [f for f in draft_features(draft) if f in self.weights]
-        risk = self.risk(known)
-        if risk < self.threshold:
-            return None
-        reason = max(sorted(self.reasons), key=lambda name: self.reasons[name].score(known))
+        if self.combiner.log_odds(self.risk(known), found) < self.combiner.threshold:
+            return Decision(check=False)
+        own = sentences(draft)
+        if found or not own:
+            return Decision(check=bool(found))
+        possible = [name for name in sorted(self.reasons) if _possible(name, draft)]
+        reason = max(possible, key=lambda name: self.reasons[name].score(known))
         segment = max(own, key=lambda s: math.fsum(self.weights.get(f, 0.0) for f in segment_features(s)))
         start = segment.start + len(segment.text) - len(segment.text.lstrip())
-        return ModelHit(reason, start, segment.start + len(segment.text.rstrip()))
+        return Decision(check=True, hit=ModelHit(reason, start, segment.start + len(segment.text.rstrip())))
+
+
+def _possible(reason: str, draft: Draft) -> bool:
+    """Whether the draft has what a reason is about: a photo or video for image permission,
+    a link for links, a number or address for contact details (the model reads words only)."""
+    if reason == "image_permission":
+        return any(s.media for s in draft.segments)
+    if reason == "inappropriate_link":
+        return bool(_LINK.search(draft.text))
+    if reason == "contact_details":
+        return bool(_CONTACT.search(draft.text))
+    return True
 
 
 def _table(data: Mapping[str, Any], key: str, where: str = "") -> Mapping[str, Any]:

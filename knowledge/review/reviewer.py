@@ -1,8 +1,11 @@
 """The second opinion on a draft post: every detector, findings with policy citations.
 
 Rules are loaded once into a `Reviewer`; `review()` is then pure and fast (regexes are
-precompiled). When the rules find nothing, the learned verdict model (`model.py`; the
-shipped weights are data/review/verdict_model.json) may still flag the draft. Each finding
+precompiled). The learned verdict model (`model.py`; the shipped weights are
+data/review/verdict_model.json) weighs the cue rules' findings with the draft's wording:
+it may pass a draft a cue fired on, or flag one no cue did. Two findings are certain and
+never overruled: a learner on the do-not-publish list, and learner images the form says
+were not checked for permission. Each finding
 cites the policy: `cite(phrase)` (e.g. the knowledge base's `find_passage`) turns the
 rule's policy phrase into the section path and the verbatim passage; without it the
 phrase itself is the citation.
@@ -79,23 +82,31 @@ class Reviewer:
         """"check" with findings (sorted by position) when anything needs a senior leader's look."""
         parsed = Draft.parse(draft.text, draft.target)
         folded = draft.text.translate(FOLD)
+        cued = list(self._cue_hits(parsed, folded))
+        if self.model:
+            decision = self.model.decide(parsed, (hit.reason for hit in cued))
+            if not decision.check:
+                cued = []
+            elif decision.hit:
+                learned = decision.hit
+                cued = [Hit(learned.reason, learned.start, learned.end, self.rules.policies[learned.reason])]
         findings: list[Finding] = []
         seen: list[Hit] = []
-        for hit in sorted(self._hits(draft, parsed, folded), key=lambda h: (h.start, -h.end)):
+        for hit in sorted([*cued, *self._certain_hits(draft, parsed, folded)], key=lambda h: (h.start, -h.end)):
             if any(h.reason == hit.reason and h.start < hit.end and hit.start < h.end for h in seen):
                 continue  # one finding per reason per stretch of text
             seen.append(hit)
             findings.append(self._finding(hit, draft.text))
-        learned = self.model.check(parsed) if self.model and not findings else None
-        if learned:
-            hit = Hit(learned.reason, learned.start, learned.end, self.rules.policies[learned.reason])
-            findings.append(self._finding(hit, draft.text))
         return Review(verdict="check" if findings else "fine", findings=findings)
 
-    def _hits(self, draft: DraftInput, parsed: Draft, folded: str) -> Iterator[Hit]:
+    def _cue_hits(self, parsed: Draft, folded: str) -> Iterator[Hit]:
+        """What the wording suggests: the cue rules, contact details and links."""
         yield from self.cues.find(parsed, folded)
         yield from self.contacts.find(parsed, folded)
         yield from self.links.find(parsed, folded)
+
+    def _certain_hits(self, draft: DraftInput, parsed: Draft, folded: str) -> Iterator[Hit]:
+        """What is known for sure: a listed learner, images without confirmed permission."""
         if self.do_not_publish:
             yield from self.do_not_publish.find(parsed, folded)
         if draft.contains_learner_images and draft.permission_checked is not True:
