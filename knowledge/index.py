@@ -58,20 +58,6 @@ def _fields(chunk: Chunk) -> list[tuple[str, float]]:
             *((topic, TOPICS_WEIGHT) for topic in chunk.topics)]
 
 
-def _bag(chunk: Chunk, vocabulary: Vocabulary) -> dict[str, float]:
-    """Weighted term counts of a chunk: its stems and the concepts its phrases belong to."""
-    bag: dict[str, float] = defaultdict(float)
-    for text, weight in _fields(chunk):
-        tokens = words(text)
-        for word in tokens:
-            if word not in STOP_WORDS:
-                bag[stem(word)] += weight
-        for _, _, names in vocabulary.concepts.find(tokens):
-            for name in names:
-                bag[concept_token(name)] += weight
-    return bag
-
-
 def _merge(units: list[Unit]) -> list[Unit]:
     """One unit per idea: words of the same concepts ("summer holidays") count once."""
     merged: dict[frozenset[str], Unit] = {}
@@ -94,23 +80,33 @@ class Index:
         self.chunks = chunks
         self.vocabulary = vocabulary
         self.english = english if english is not None else default_frequencies()
-        bags = [_bag(c, vocabulary) for c in chunks]
-        self.bm25 = BM25(bags)
+        self._known_stems = frozenset(stem(w) for c in chunks for text, _ in _fields(c) for w in words(text))
         surface = {w for c in chunks for w in words(c.text)} | vocabulary.surface_words
         self._known_words = frozenset(surface)
         self._typo_choices: dict[str, list[str]] = defaultdict(list)
         for word in sorted(surface):
             if len(word) >= TYPO_MIN_LENGTH and word not in STOP_WORDS:
                 self._typo_choices[word[0]].append(word)
-        self.passages = QueryLikelihood([self._passage_terms(c) for c in chunks])
+        bags = [self._bags(c) for c in chunks]
+        self.bm25 = BM25([lexical for lexical, _ in bags])
+        self.passages = QueryLikelihood([passage for _, passage in bags])
 
-    def _passage_terms(self, chunk: Chunk) -> dict[str, float]:
-        """A chunk's bag for the passage model: its texts analysed as questions are."""
-        bag: dict[str, float] = defaultdict(float)
+    def _bags(self, chunk: Chunk) -> tuple[dict[str, float], dict[str, float]]:
+        """A chunk's weighted term counts for BM25 (its stems and the concepts its phrases
+        belong to) and for the passage model (its texts analysed as questions are)."""
+        lexical: dict[str, float] = defaultdict(float)
+        passage: dict[str, float] = defaultdict(float)
         for text, weight in _fields(chunk):
-            for term, value in self.terms(self.analyse(text)).items():
-                bag[term] += weight * value
-        return bag
+            tokens, stems, found = self._read(text)
+            for word, word_stem in zip(tokens, stems):
+                if word not in STOP_WORDS:
+                    lexical[word_stem] += weight
+            for _, _, names in found:
+                for name in names:
+                    lexical[concept_token(name)] += weight
+            for term, value in self.terms(self._units(tokens, stems, found)).items():
+                passage[term] += weight * value
+        return lexical, passage
 
     def _repair(self, word: str) -> str:
         """A word that is neither known to the policy nor common English, replaced by the
@@ -118,7 +114,7 @@ class Index:
         if (word in STOP_WORDS or word in self._known_words or word in self.english
                 or len(word) < TYPO_MIN_LENGTH):
             return word
-        if stem(word) in self.bm25.idf:
+        if stem(word) in self._known_stems:
             return word
         # Typos rarely hit the first letter: "wear" must not become "swear".
         choices = self._typo_choices.get(word[0], ())
@@ -126,14 +122,20 @@ class Index:
         best = process.extractOne(word, choices, scorer=DamerauLevenshtein.distance, score_cutoff=limit)
         return best[0] if best else word
 
+    def _read(self, text: str) -> tuple[list[str], list[str], list[tuple[int, int, list[str]]]]:
+        """The words of a text after typo repair, their stems, and its vocabulary phrases."""
+        tokens = [self._repair(w) for w in words(text)]
+        return tokens, [stem(w) for w in tokens], self.vocabulary.concepts.find(tokens)
+
     def analyse(self, question: str) -> list[Unit]:
         """The units of a question, after typo repair and vocabulary matching."""
-        tokens = [self._repair(w) for w in words(question)]
-        stems = [stem(w) for w in tokens]
+        return self._units(*self._read(question))
+
+    def _units(self, tokens: list[str], stems: list[str], found: list[tuple[int, int, list[str]]]) -> list[Unit]:
         vocab = self.vocabulary
         units: list[Unit] = []
         covered: set[int] = set()
-        for start, end, concepts in vocab.concepts.find(tokens):
+        for start, end, concepts in found:
             covered.update(range(start, end))
             own = [s for w, s in zip(tokens[start:end], stems[start:end]) if w not in STOP_WORDS]
             # A single word also matches itself; a phrase ("keep an eye on") only as a concept.
