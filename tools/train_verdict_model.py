@@ -7,8 +7,8 @@
 Training data: data/eval/drafts_dev.json, tests/review_extra_drafts.json (drafts the cue
 rules were tuned on) and tests/review_untuned_drafts.json (five batches of 120, each written
 by a different session from the policy alone, which the cue rules were never tuned on; the
-one exception is the link detector's suspicious-domain test, written after reading their
-link false alarms). A batch is the letters its ids start with; the extra drafts' fine and
+exceptions are the link detector's suspicious-domain test and the contact rule for one's
+own phone or account, both written after reading their false alarms). A batch is the letters its ids start with; the extra drafts' fine and
 risky letters of one session are joined (SAME_BATCH).
 
 Two parts (knowledge/review/model.py):
