@@ -151,3 +151,14 @@ def test_a_wrong_unknown_setting_names_the_file_and_choices(tmp_path: Path) -> N
         (rules / path.name).write_text(text.replace('unknown = "suspicious"', 'unknown = "some"'), encoding="utf-8")
     with pytest.raises(RulesError, match="links.toml: unknown must be one of"):
         Reviewer.from_folder(rules)
+
+
+@pytest.mark.parametrize(("text", "flagged"), [
+    ("Any questions, drop me a message on my personal Instagram!", True),
+    ("Text my mobile if the coach is late.", True),
+    ("Personal account, views my own: reading for pleasure beats any scheme.", False),
+    ("What a match! Photo taken on my own phone of the winning try [Attached: photo of the ball on the line]", False),
+])
+def test_ones_own_phone_or_account_is_contact_details_only_when_it_invites_contact(
+        reviewer: Reviewer, text: str, flagged: bool) -> None:
+    assert ("contact_details" in reasons(reviewer, text)) is flagged
