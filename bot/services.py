@@ -114,7 +114,8 @@ def load_knowledge(settings: Settings) -> KnowledgeBase:
 def load_reviewer(settings: Settings, cite: Cite | None = None) -> Reviewer:
     """Build the draft reviewer, failing with one clear line; the do-not-publish list is never named.
 
-    The rules folder's verdict_model.json, when there, adds the learned second look."""
+    The rules folder's verdict_model.json, when there, makes the learned verdict from the
+    draft's wording and the cues found."""
     from knowledge.review import Reviewer
     from knowledge.review.model import MODEL_FILE
 

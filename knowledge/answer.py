@@ -15,6 +15,7 @@ from pathlib import Path
 
 from knowledge.index import Index, Unit
 from knowledge.ingest import Library, load_folder
+from knowledge.logistic import sigmoid
 from knowledge.models import Answer, Chunk, Match, NextStep
 from knowledge.text import normalise, words
 from knowledge.vocabulary import Vocabulary
@@ -54,7 +55,7 @@ class KnowledgeBase:
         return cls(library.chunks, vocabulary, library.problems)
 
     def search(self, question: str, k: int = MAX_MATCHES) -> list[Match]:
-        """The k best passages with raw scores scaled so the best is 1.0."""
+        """The k best passages, each scored by its likelihood relative to the best (1.0)."""
         ranked = self.index.rank(self.index.analyse(question), k)
         return [Match(chunk=self.chunks[i], score=score) for i, score in _relative(ranked)]
 
@@ -106,7 +107,7 @@ class KnowledgeBase:
         """Logistic calibration of the features (see CALIBRATION); at ANSWER_THRESHOLD
         in-scope and out-of-scope questions part."""
         z = CALIBRATION_BIAS + math.fsum(weight * features[name] for name, weight in CALIBRATION.items())
-        return round(1 / (1 + math.exp(-z)), 4)
+        return round(sigmoid(z), 4)
 
     def next_step(self, question: str) -> NextStep | None:
         """"report" or "second_opinion" when the question contains one of the vocabulary's cues."""

@@ -23,11 +23,10 @@ class BM25:
             for term in doc:
                 frequency[term] = frequency.get(term, 0) + 1
         n = len(documents)
-        self.size = n
-        self.idf = {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in frequency.items()}
+        idf = {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in frequency.items()}
         self.postings: dict[str, list[tuple[int, float]]] = {t: [] for t in frequency}
         for i, (doc, length) in enumerate(zip(documents, lengths)):
             norm = k1 * (1 - b + b * length / average)
             for term, tf in doc.items():
-                self.postings[term].append((i, self.idf[term] * tf * (k1 + 1) / (tf + norm)))
+                self.postings[term].append((i, idf[term] * tf * (k1 + 1) / (tf + norm)))
 

@@ -8,7 +8,8 @@ that only the example questions of one passage use ("trolls") counts for that pa
 without being drowned by a long text, and a passage whose wording shares nothing with the
 question is never returned.
 
-With n the count of term t in passage c, N the size of c's bag and V the vocabulary size,
+With n the weight of term t in passage c's bag (a sum over its texts of the term's weight
+in each, as `Index.terms` gives it), N the total weight of the bag and V the vocabulary size,
 log P(question | c) = sum of v_t * log((n + ALPHA) / (N + ALPHA * V)) over the question's
 terms, which splits into a part only the passages containing t have,
 v_t * log(1 + n / ALPHA), and a per-passage constant times the question's mass. Postings

@@ -9,6 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "data" / "policies"
 POLICY_FILE = POLICIES / "social-media-policy.txt"
 VOCABULARY = ROOT / "data" / "vocabulary.toml"
+REVIEW_RULES = ROOT / "data" / "review"
 
 SAMPLE_TXT = """Sample policy introduction sentence that is long enough to be a paragraph.
 
@@ -63,3 +64,13 @@ def write_pdf(path: Path, lines: list[str]) -> None:
     for line in lines:
         pdf.cell(0, 8, line, new_x="LMARGIN", new_y="NEXT")
     pdf.output(str(path))
+
+
+def rules_folder(folder: Path, replace: tuple[str, str] | None = None) -> Path:
+    """A copy of the shipped review rules (the .toml files) in `folder`, with one text
+    replacement applied to every file, to try a school's own settings."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in REVIEW_RULES.glob("*.toml"):
+        text = path.read_text(encoding="utf-8")
+        (folder / path.name).write_text(text.replace(*replace) if replace else text, encoding="utf-8")
+    return folder

@@ -1,4 +1,4 @@
-"""tools/fit_calibration.py and tools/logistic.py: the logistic fit, the bias rule, the shipped constants."""
+"""tools/fit_calibration.py and tools/fit_logistic.py: the logistic fit, the bias rule, the shipped constants."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import fit_calibration  # noqa: E402
-from logistic import logistic_regression  # noqa: E402
+from fit_logistic import logistic_regression  # noqa: E402
 
 
 def test_newton_fit_finds_the_logistic_optimum() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.review import DraftInput, Reviewer
+from knowledge_fixtures import rules_folder
 
 RULES = Path(__file__).resolve().parent.parent / "data" / "review"
 
@@ -121,6 +122,7 @@ def test_verdict_is_check_exactly_when_there_are_findings(reviewer: Reviewer) ->
 @pytest.mark.parametrize(("url", "flagged"), [
     ("https://www.greenfieldprimary.org.uk/news", False),  # the school's own site, never listed
     ("www.aqa.org.uk/past-papers", False),
+    ("www2.stmarys-school.org.uk/newsletter", False),  # a numbered subdomain is not a disguise
     ("photos-share-free.ru/album/88", True),  # spam suffix and a bait word
     ("www.senda1d-claims.co.uk", True),  # letters mixed with digits, and a bait word
     ("kingsmead.org.uk/setup.exe", True),  # a program to download
@@ -131,12 +133,7 @@ def test_unknown_domains_are_flagged_when_they_look_suspicious(reviewer: Reviewe
 
 
 def test_a_school_can_flag_every_unknown_domain(tmp_path: Path) -> None:
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    for path in RULES.glob("*.toml"):
-        text = path.read_text(encoding="utf-8")
-        (rules / path.name).write_text(text.replace('unknown = "suspicious"', 'unknown = "all"'), encoding="utf-8")
-    strict = Reviewer.from_folder(rules)
+    strict = Reviewer.from_folder(rules_folder(tmp_path, ('unknown = "suspicious"', 'unknown = "all"')))
     assert reasons(strict, "Revision guides: www.aqa.org.uk/past-papers") == ["inappropriate_link"]
     assert reasons(strict, "Revision help: https://www.bbc.co.uk/bitesize") == []  # still trusted
 
@@ -144,18 +141,16 @@ def test_a_school_can_flag_every_unknown_domain(tmp_path: Path) -> None:
 def test_a_wrong_unknown_setting_names_the_file_and_choices(tmp_path: Path) -> None:
     from knowledge.review import RulesError
 
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    for path in RULES.glob("*.toml"):
-        text = path.read_text(encoding="utf-8")
-        (rules / path.name).write_text(text.replace('unknown = "suspicious"', 'unknown = "some"'), encoding="utf-8")
     with pytest.raises(RulesError, match="links.toml: unknown must be one of"):
-        Reviewer.from_folder(rules)
+        Reviewer.from_folder(rules_folder(tmp_path, ('unknown = "suspicious"', 'unknown = "some"')))
 
 
 @pytest.mark.parametrize(("text", "flagged"), [
     ("Any questions, drop me a message on my personal Instagram!", True),
     ("Text my mobile if the coach is late.", True),
+    ("Parents, add my personal account @missjones_teach for updates", True),
+    ("My mobile is 07700 900461 if anyone needs me.", True),
+    ("Photo taken on my own phone on 3 May 2024 at the gala.", False),
     ("Personal account, views my own: reading for pleasure beats any scheme.", False),
     ("What a match! Photo taken on my own phone of the winning try [Attached: photo of the ball on the line]", False),
 ])

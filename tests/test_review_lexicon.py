@@ -11,6 +11,7 @@ from knowledge.review import DraftInput, Reviewer, RulesError, load_rules
 from knowledge.review.lexicon import (
     LexiconError, adjective_forms, family_phrases, inflect_phrase, literal_pattern, read_wordlist, word_forms,
 )
+from knowledge_fixtures import rules_folder
 
 RULES = Path(__file__).resolve().parent.parent / "data" / "review"
 
@@ -61,14 +62,8 @@ def test_literal_pattern_prefers_longest_phrase_and_matches_any_spacing() -> Non
     assert literal_pattern([]) == ""
 
 
-def _copy_rules(tmp_path: Path) -> Path:
-    for path in RULES.glob("*.toml"):
-        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
-    return tmp_path
-
-
 def test_a_lexicon_is_a_macro_every_rule_can_use(tmp_path: Path) -> None:
-    folder = _copy_rules(tmp_path)
+    folder = rules_folder(tmp_path)
     with (folder / "lexicons.toml").open("a", encoding="utf-8") as extra:
         extra.write('\n[lexicons.SCHOOL_PET]\nlemmas = ["hamster", "gerbil"]\n')
     with (folder / "offensive.toml").open("a", encoding="utf-8") as extra:
@@ -79,7 +74,7 @@ def test_a_lexicon_is_a_macro_every_rule_can_use(tmp_path: Path) -> None:
 
 
 def test_bad_lexicons_are_refused_with_the_family_named(tmp_path: Path) -> None:
-    folder = _copy_rules(tmp_path)
+    folder = rules_folder(tmp_path)
     (folder / "lexicons.toml").write_text('[lexicons.EMPTY]\nwords = []\n', encoding="utf-8")
     with pytest.raises(RulesError, match="EMPTY"):
         load_rules(folder)

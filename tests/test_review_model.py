@@ -14,12 +14,12 @@ from bot.config import ConfigError, load_settings
 from bot.services import Services
 from knowledge.review import DraftInput, Reviewer, load_rules
 from knowledge.review.model import FORMAT, MODEL_FILE, ModelError, VerdictModel
+from knowledge_fixtures import rules_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "data" / "review"
 SHIPPED = RULES / MODEL_FILE
-LABELLED = [ROOT / "data" / "eval" / "drafts_dev.json", ROOT / "tests" / "review_extra_drafts.json",
-            ROOT / "tests" / "review_untuned_drafts.json"]
+UNSEEN = ROOT / "tests" / "review_fresh_drafts.json"  # never trained on
 
 UPBEAT = [
     "Well done to everyone who ran in the cross country today!",
@@ -48,7 +48,7 @@ def tiny_model(threshold: float = 1.0, contact_weight: float = 5.0) -> dict:
     return {
         "format": FORMAT,
         "bias": -2.0,
-        "weights": {"w:wibbl": 5.0, "w:fine": 0.0, "w:love": -4.0},
+        "weights": {"w:wibbl": 5.0, "w:fine": 0.0, "w:love": -4.0, "w:sport": 0.0, "w:afternoon": 0.0},
         "reasons": {
             "offensive": {"prior": -0.7, "unseen": -3.0, "weights": {"w:wibbl": 2.0}},
             "criticism": {"prior": -0.7, "unseen": -3.0, "weights": {"w:fine": 2.0}},
@@ -90,10 +90,7 @@ def test_a_malformed_weights_file_is_named_with_its_problem(tmp_path: Path, cont
 
 
 def test_a_malformed_weights_file_stops_the_bot_naming_the_setting_and_file(tmp_path: Path) -> None:
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    for path in RULES.glob("*.toml"):
-        write(rules / path.name, path.read_text(encoding="utf-8"))
+    rules = rules_folder(tmp_path / "rules")
     write(rules / MODEL_FILE, {**tiny_model(), "bias": None})
     services = Services(load_settings(STAFFBOT_DB=tmp_path / "s.db", STAFFBOT_REVIEW_RULES=rules))
     try:
@@ -136,7 +133,7 @@ def test_plain_upbeat_posts_stay_fine(reviewer: Reviewer, text: str) -> None:
     assert reviewer.review(DraftInput(text=text)).verdict == "fine"
 
 
-def test_the_model_speaks_only_when_the_rules_found_nothing(tmp_path: Path) -> None:
+def test_the_model_adds_no_finding_of_its_own_when_the_rules_found_one(tmp_path: Path) -> None:
     rules = load_rules(RULES)
     model = VerdictModel.load(write(tmp_path / "w.json", tiny_model()))
     with_model = Reviewer(rules, model=model)
@@ -165,16 +162,16 @@ def test_a_model_reason_without_a_rules_file_to_cite_is_refused(tmp_path: Path) 
         Reviewer(type(rules)(cues=rules.cues, policies=kept, tables=rules.tables), model=model)
 
 
-def test_the_shipped_model_adds_findings_the_rules_miss_on_labelled_drafts(reviewer: Reviewer) -> None:
+def test_the_shipped_model_adds_findings_the_rules_miss_on_drafts_it_never_saw(reviewer: Reviewer) -> None:
     rules_only = Reviewer(load_rules(RULES))
-    items = [item for path in LABELLED for item in json.loads(path.read_text(encoding="utf-8"))]
+    items = json.loads(UNSEEN.read_text(encoding="utf-8"))
     added = []
     for item in items:
         draft = DraftInput(text=item["text"])
         if rules_only.review(draft).verdict == "fine":
             review = reviewer.review(draft)
             added += [(item, finding) for finding in review.findings]
-    assert added, "the model flags none of the labelled drafts the rules pass"
+    assert added, "the model flags none of the drafts the rules pass"
     for item, finding in added:
         assert finding.span.text and finding.span.text in item["text"]
         assert finding.policy == rules_only.rules.policies[finding.reason]
@@ -206,5 +203,18 @@ def test_a_model_finding_names_a_reason_the_draft_can_have(tmp_path: Path) -> No
     weights["reasons"]["image_permission"] = {"prior": -0.7, "unseen": -3.0, "weights": {"w:wibbl": 5.0}}
     model = VerdictModel.load(write(tmp_path / "w.json", weights))
     reviewer = Reviewer(load_rules(RULES), model=model)
-    assert reviewer.review(DraftInput(text="A wibble afternoon.")).reasons == ["offensive"]  # no image to be about
-    assert reviewer.review(DraftInput(text="A wibble afternoon. [Attached: photo]")).reasons == ["image_permission"]
+    assert reviewer.review(DraftInput(text="A wibble sports afternoon.")).reasons == ["offensive"]  # no image
+    assert reviewer.review(DraftInput(text="A wibble sports afternoon. [Attached: photo]")).reasons == ["image_permission"]
+
+
+def test_the_model_does_not_flag_on_its_own_from_a_word_or_two(tmp_path: Path) -> None:
+    reviewer = Reviewer(load_rules(RULES), model=VerdictModel.load(write(tmp_path / "w.json", tiny_model())))
+    assert reviewer.review(DraftInput(text="Wibble!")).verdict == "fine"
+    assert reviewer.review(DraftInput(text="Wibble afternoon!")).verdict == "fine"
+    assert reviewer.review(DraftInput(text="Wibble sports afternoon!")).verdict == "check"
+
+
+def test_a_model_file_of_an_older_format_says_to_train_it_again(tmp_path: Path) -> None:
+    path = write(tmp_path / "w.json", {**tiny_model(), "format": "staffbot-verdict-model/1"})
+    with pytest.raises(ModelError, match="older format .* train it again .* or delete the file"):
+        VerdictModel.load(path)

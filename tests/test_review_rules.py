@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.review import REASONS, Reviewer, RulesError, evaluate_drafts, load_rules
+from knowledge_fixtures import rules_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "data" / "review"
@@ -34,8 +35,7 @@ def test_bad_pattern_and_empty_folder_are_refused(tmp_path: Path) -> None:
 
 
 def test_a_school_can_extend_a_list(tmp_path: Path) -> None:
-    for path in RULES.glob("*.toml"):
-        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    rules_folder(tmp_path)
     with (tmp_path / "offensive.toml").open("a", encoding="utf-8") as extra:
         extra.write("\n[[rules]]\nwords = [\"wazzock\"]\n")
     from knowledge.review import DraftInput

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from knowledge.answer import ANSWER_THRESHOLD, CALIBRATION, CALIBRATION_BIAS, KnowledgeBase
-from logistic import logistic_regression
+from fit_logistic import logistic_regression
 
 ROOT = Path(__file__).resolve().parent.parent
 FITTED = ("data/eval/qa_dev.json", "tests/knowledge_extra_qa.json", "tests/knowledge_heldout_qa.json")
@@ -46,6 +46,8 @@ def fit(features: Sequence[Sequence[float]], labels: Sequence[bool]) -> tuple[di
     weights = [round(w, ROUNDING) for w in weights]
     margin = math.log(ANSWER_THRESHOLD / (1 - ANSWER_THRESHOLD))
     scores = sorted(sum(w * v for w, v in zip(weights, x)) for x, y in zip(features, labels) if y)
+    if not scores:
+        raise ValueError("no in-scope questions to set the bias on")
     allowed = int(MAX_WRONGLY_REJECTED * len(scores))  # this many may score below the threshold
     bias = math.ceil((margin - scores[allowed]) * 10**ROUNDING) / 10**ROUNDING
     return dict(zip(CALIBRATION, weights)), bias

@@ -8,8 +8,8 @@ Training data: data/eval/drafts_dev.json, tests/review_extra_drafts.json (drafts
 rules were tuned on) and tests/review_untuned_drafts.json (five batches of 120, each written
 by a different session from the policy alone, which the cue rules were never tuned on; the
 exceptions are the link detector's suspicious-domain test and the contact rule for one's
-own phone or account, both written after reading their false alarms). A batch is the letters its ids start with; the extra drafts' fine and
-risky letters of one session are joined (SAME_BATCH).
+own phone or account, both written after reading their false alarms). An untuned batch is
+the letters its ids start with.
 
 Two parts (knowledge/review/model.py):
 - naive Bayes on binary word features seen in at least two drafts, on every labelled draft;
@@ -17,8 +17,8 @@ Two parts (knowledge/review/model.py):
   untuned batches only: on drafts they were tuned on the rules look perfect, and the combiner
   would learn to trust them blindly. Each untuned draft's risk comes from a naive Bayes
   trained without its batch, as a new draft's would. The combiner's threshold is the highest
-  at which, fitted without a batch and scored on it batch by batch, it still flags RECALL of
-  the risky drafts.
+  at which it still flags RECALL of the risky drafts of all batches together, each batch
+  scored by a naive Bayes and a combiner trained without it.
 
 `--evaluate` holds out each untuned batch in turn, trains both parts without it, and scores
 it for: the cue rules alone, and the rules with the model.
@@ -39,49 +39,45 @@ from typing import Any
 from knowledge.review import REASONS, DraftInput, Reviewer, load_rules
 from knowledge.review.draft import Draft
 from knowledge.review.model import CUED, MODEL_FILE, RISK, Combiner, ReasonWeights, VerdictModel, draft_features
-from logistic import logistic_regression, sigmoid
+from knowledge.logistic import sigmoid
+from fit_logistic import logistic_regression
 
 ROOT = Path(__file__).resolve().parent.parent
 TUNED = (ROOT / "data" / "eval" / "drafts_dev.json", ROOT / "tests" / "review_extra_drafts.json")
 UNTUNED = ROOT / "tests" / "review_untuned_drafts.json"
 OUTPUT = ROOT / "data" / "review" / MODEL_FILE
-DEV = "dev"
 RISKY, FINE = "risky", "fine"  # the naive Bayes labels (reason codes are the others)
 MIN_DRAFTS = 2  # a feature must occur in this many training drafts
 ALPHA = 1.0  # Laplace smoothing
 PENALTY = 1.0  # the combiner's L2 penalty (scikit-learn's C = 1)
 RECALL = 0.92  # share of risky held-out drafts the combiner's threshold must still flag
 COMBINED = (RISK, CUED, *REASONS)  # the combiner's inputs, in order
-# Fine drafts written by the same session as the risky batch they follow.
-SAME_BATCH = {"f": "x", "g": "y", "h": "z", "e": "w", "p": "w"}
 
 Item = dict[str, Any]
 
 
 def load_items() -> list[Item]:
-    """The labelled drafts, each with its `batch`, whether the rules were `tuned` on it,
-    its `features` and the reasons today's cue rules `found` in it."""
+    """The labelled drafts, each with its untuned `batch` (None for drafts the rules were
+    tuned on), its parsed `draft`, its `features` and the reasons today's cue rules `found`."""
     rules = Reviewer(load_rules(ROOT / "data" / "review"))
     items: list[Item] = []
     for path in (*TUNED, UNTUNED):
         for item in json.loads(path.read_text(encoding="utf-8")):
-            letters = re.match(r"[a-z]*", str(item["id"])).group()
-            first = SAME_BATCH.get(letters, letters)
-            members = [first, *sorted(k for k, v in SAME_BATCH.items() if v == first)]
-            draft = Draft.parse(str(item["text"]), item.get("target"))
+            text, target = str(item["text"]), item.get("target")
+            draft = Draft.parse(text, target)
             items.append({
                 **item,
-                "batch": DEV if path.name == "drafts_dev.json" else "+".join(members),
-                "tuned": path != UNTUNED,
+                "batch": re.match(r"[a-z]*", str(item["id"])).group() if path == UNTUNED else None,
+                "draft": draft,
                 "features": draft_features(draft),
-                "found": frozenset(f.reason for f in rules.review(DraftInput(text=str(item["text"]))).findings),
+                "found": frozenset(f.reason for f in rules.review(DraftInput(text=text, target=target)).findings),
             })
     return items
 
 
 def batches(items: Iterable[Item]) -> list[str]:
     """The untuned batches, in order of first appearance."""
-    return list(dict.fromkeys(item["batch"] for item in items if not item["tuned"]))
+    return [b for b in dict.fromkeys(item["batch"] for item in items) if b is not None]
 
 
 def fit_bayes(items: Sequence[Item]) -> VerdictModel:
@@ -126,34 +122,37 @@ def combiner_rows(items: Sequence[Item]) -> list[tuple[Item, list[float]]]:
         bayes = fit_bayes([i for i in items if i["batch"] != held])
         for item in items:
             if item["batch"] == held:
-                risk = bayes.risk(f for f in item["features"] if f in bayes.weights)
-                rows.append((item, [risk, float(bool(item["found"])), *(float(r in item["found"]) for r in REASONS)]))
+                rows.append((item, [bayes.risk(item["features"]), float(bool(item["found"])),
+                                    *(float(r in item["found"]) for r in REASONS)]))
     return rows
 
 
-def fit_combiner(rows: Sequence[tuple[Item, list[float]]]) -> tuple[float, dict[str, float]]:
+def fit_combiner(items: Sequence[Item], threshold: float = 0.0) -> Combiner:
+    rows = combiner_rows(items)
     bias, *weights = logistic_regression([x for _, x in rows], [bool(i["risky"]) for i, _ in rows], PENALTY)
-    return round(bias, 4), {name: round(w, 4) for name, w in zip(COMBINED, weights)}
+    return Combiner(bias=round(bias, 4), threshold=threshold,
+                    weights={name: round(w, 4) for name, w in zip(COMBINED, weights)})
 
 
-def choose_threshold(rows: Sequence[tuple[Item, list[float]]]) -> float:
-    """The highest log-odds at which combiners fitted without a batch still flag RECALL of
-    its risky drafts, over all batches."""
+def choose_threshold(items: Sequence[Item]) -> float:
+    """The highest log-odds at which RECALL of the risky untuned drafts are flagged, each
+    batch scored by a naive Bayes and a combiner trained without it."""
     scored: list[float] = []
-    for held in dict.fromkeys(i["batch"] for i, _ in rows):
-        bias, weights = fit_combiner([(i, x) for i, x in rows if i["batch"] != held])
-        scored += [bias + math.fsum(w * v for w, v in zip(weights.values(), x))
-                   for i, x in rows if i["batch"] == held and i["risky"]]
+    for held in batches(items):
+        rest = [i for i in items if i["batch"] != held]
+        bayes, combiner = fit_bayes(rest), fit_combiner(rest)
+        scored += [combiner.log_odds(bayes.risk(i["features"]), i["found"])
+                   for i in items if i["batch"] == held and i["risky"]]
+    if not scored:
+        raise ValueError(f"no risky drafts in {UNTUNED.name} to choose a threshold on")
     scored.sort()
     return math.floor(scored[int((1 - RECALL) * len(scored))] * 10**4) / 10**4
 
 
 def train(items: Sequence[Item]) -> VerdictModel:
-    rows = combiner_rows(items)
-    bias, weights = fit_combiner(rows)
     bayes = fit_bayes(items)
-    return VerdictModel(bias=bayes.bias, weights=bayes.weights, reasons=bayes.reasons,
-                        combiner=Combiner(bias=bias, threshold=choose_threshold(rows), weights=weights))
+    combiner = fit_combiner(items, choose_threshold(items))
+    return VerdictModel(bias=bayes.bias, weights=bayes.weights, reasons=bayes.reasons, combiner=combiner)
 
 
 def model_json(model: VerdictModel) -> str:
@@ -175,8 +174,7 @@ def evaluate(items: Sequence[Item]) -> list[str]:
     for held in batches(items):
         test = [i for i in items if i["batch"] == held]
         model = train([i for i in items if i["batch"] != held])
-        flagged = [model.combiner.log_odds(model.risk(f for f in i["features"] if f in model.weights), i["found"])
-                   >= model.combiner.threshold for i in test]
+        flagged = [model.decide(i["draft"], i["found"]).check for i in test]
         result = {"rules": scores([(i["risky"], bool(i["found"])) for i in test]),
                   "model": scores([(i["risky"], f) for i, f in zip(test, flagged)])}
         for name, value in result.items():

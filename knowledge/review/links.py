@@ -1,7 +1,7 @@
 """Links to shortened or unknown domains.
 
-A shortener hides where a link goes, so it always gets a second look. A domain the school
-has not listed as trusted gets one too with `unknown = "all"`; with the default
+A shortener hides where a link goes, so it is always flagged (the verdict model then weighs
+it like any other cue). A domain the school has not listed as trusted is flagged too with `unknown = "all"`; with the default
 `unknown = "suspicious"` only when it looks like the links that cause trouble: a suffix
 favoured by spam and phishing (.xyz, .ru, .co), a bait word in the name (free, login,
 claim), letters mixed with digits ("senda1d"), or a download of a program. A school links
@@ -23,7 +23,7 @@ import tldextract
 from knowledge.review.draft import Draft, Hit
 from knowledge.review.rules import RulesError
 
-_URL = re.compile(
+URL = re.compile(
     r"(?P<full>(?:https?://|www\.)[^\s<>\[\]()\"']+)"
     r"|(?<![@\w.-])(?P<bare>(?:[a-z0-9-]+\.)+[a-z]{2,}(?:/[^\s<>\[\]()\"']*)?)",
     re.IGNORECASE,
@@ -57,7 +57,7 @@ class LinkDetector:
     def find(self, draft: Draft, folded: str) -> Iterator[Hit]:
         if not draft.segments:
             return
-        for match in _URL.finditer(folded, draft.segments[0].start):
+        for match in URL.finditer(folded, draft.segments[0].start):
             url = match.group().rstrip(_TRAILING)
             host = _host(url, bare=match.group("bare") is not None)
             if host and self.needs_a_look(host, url):
@@ -71,15 +71,17 @@ class LinkDetector:
             return True
         if any(host == domain or host.endswith("." + domain) for domain in self.trusted):
             return False
-        return self.flag_every_unknown or self.suspicious(host, url)
+        return self.flag_every_unknown or self.suspicious(parts, url)
 
-    def suspicious(self, host: str, url: str) -> bool:
-        parts = _extractor()(host)
-        names = [*parts.subdomain.split("."), parts.domain]
+    def suspicious(self, parts: tldextract.tldextract.ExtractResult, url: str) -> bool:
+        """Whether an unknown domain looks like trouble: a spam suffix, a bait word in its
+        name, letters mixed with digits in the registered name ("www2." is fine), or a
+        download of a program."""
+        words = _NAME_PARTS.findall(f"{parts.subdomain}.{parts.domain}")
         path = url.split("?")[0].lower()
         return (parts.suffix.rsplit(".", 1)[-1] in self.suspicious_suffixes
-                or any(word in self.bait_words for name in names for word in _NAME_PARTS.findall(name))
-                or any(_LETTERS_AND_DIGITS.search(name) for name in names)
+                or any(word in self.bait_words for word in words)
+                or bool(_LETTERS_AND_DIGITS.search(parts.domain))
                 or "/" in path.split("//")[-1] and path.endswith(self.downloads))
 
 

@@ -22,27 +22,29 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from knowledge.review.draft import Draft, Segment
+from knowledge.review.links import URL
 from knowledge.review.models import REASONS
-from knowledge.text import stem, words
+from knowledge.text import STOP_WORDS, stem, words
 
 MODEL_FILE = "verdict_model.json"
 FORMAT = "staffbot-verdict-model/2"
 RISK = "risk"  # the combiner's weight for the naive Bayes log-odds
+MIN_EVIDENCE = 3  # content words the model must know to flag a draft on its own ("What a day!" has one)
 CUED = "cued"  # the combiner's weight for any cue finding at all; the others are reason codes
 REPLY = "reply"
-_LINK = re.compile(r"https?://|www\.|\w\.(?:com|org|net|uk|ly|co|io|me|tv)\b|\blink\b", re.IGNORECASE)
-_CONTACT = re.compile(r"\d{3}|@|\b(?:road|street|avenue|lane|close|drive|crescent|way)\b", re.IGNORECASE)
 
 
 class ModelError(ValueError):
     """The weights file is missing a part, has a wrong type or names an unknown reason."""
+
+
+_FUNCTION_WORDS = frozenset(f"w:{stem(w)}" for w in STOP_WORDS)
 
 
 def segment_features(segment: Segment) -> frozenset[str]:
@@ -134,6 +136,10 @@ class VerdictModel:
 
     @classmethod
     def from_json(cls, data: Any) -> VerdictModel:
+        if isinstance(data, dict) and str(data.get("format", "")).startswith(FORMAT.rsplit("/", 1)[0] + "/") and (
+                data.get("format") != FORMAT):
+            raise ModelError(f"{data['format']} is an older format than {FORMAT}: train it again "
+                             f"(python tools/train_verdict_model.py) or delete the file to use the rules alone")
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ModelError(f"expected an object with \"format\": \"{FORMAT}\"")
         reasons = _table(data, "reasons")
@@ -180,9 +186,9 @@ class VerdictModel:
         if self.combiner.log_odds(self.risk(known), found) < self.combiner.threshold:
             return Decision(check=False)
         own = sentences(draft)
-        if found or not own:
+        if found or len({f for f in known if f.startswith("w:")} - _FUNCTION_WORDS) < MIN_EVIDENCE:
             return Decision(check=bool(found))
-        possible = [name for name in sorted(self.reasons) if _possible(name, draft)]
+        possible = [name for name in sorted(self.reasons) if _possible(name, draft)] or sorted(self.reasons)
         reason = max(possible, key=lambda name: self.reasons[name].score(known))
         segment = max(own, key=lambda s: math.fsum(self.weights.get(f, 0.0) for f in segment_features(s)))
         start = segment.start + len(segment.text) - len(segment.text.lstrip())
@@ -195,9 +201,9 @@ def _possible(reason: str, draft: Draft) -> bool:
     if reason == "image_permission":
         return any(s.media for s in draft.segments)
     if reason == "inappropriate_link":
-        return bool(_LINK.search(draft.text))
+        return bool(URL.search(draft.text)) or any(s.bracket and "link" in s.text.lower() for s in draft.segments)
     if reason == "contact_details":
-        return bool(_CONTACT.search(draft.text))
+        return any(c.isdigit() or c == "@" for c in draft.text)
     return True
 
 

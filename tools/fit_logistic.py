@@ -5,16 +5,9 @@ hundred rows, so plain Python is quick enough and the project needs no numeric l
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
-
-def sigmoid(z: float) -> float:
-    """1 / (1 + e^-z) without overflow for large |z|."""
-    if z >= 0:
-        return 1 / (1 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1 + e)
+from knowledge.logistic import sigmoid
 
 
 def _solve(matrix: list[list[float]], vector: list[float]) -> list[float]:
@@ -37,7 +30,10 @@ def _solve(matrix: list[list[float]], vector: list[float]) -> list[float]:
 def logistic_regression(features: Sequence[Sequence[float]], labels: Sequence[bool], penalty: float,
                         iterations: int = 50) -> list[float]:
     """[bias, *weights] minimising log loss + penalty / 2 * |weights|^2 (the bias is not
-    penalised; scikit-learn's C is 1 / penalty)."""
+    penalised; scikit-learn's C is 1 / penalty). Raises ValueError when both labels are not
+    present or the fit does not converge."""
+    if not features or len(set(labels)) < 2:
+        raise ValueError("logistic regression needs rows of both labels")
     n = len(features[0]) + 1
     beta = [0.0] * n
     for _ in range(iterations):
@@ -53,5 +49,5 @@ def logistic_regression(features: Sequence[Sequence[float]], labels: Sequence[bo
         step = _solve(hessian, gradient)
         beta = [b - s for b, s in zip(beta, step)]
         if max(abs(s) for s in step) < 1e-10:
-            break
-    return beta
+            return beta
+    raise ValueError(f"logistic regression did not converge in {iterations} iterations")
