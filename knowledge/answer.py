@@ -26,8 +26,8 @@ MAX_MATCHES = 3
 # Logistic calibration of `features` (see `confidence`), fitted by tools/fit_calibration.py
 # on data/eval/qa_dev.json, tests/knowledge_extra_qa.json and tests/knowledge_heldout_qa.json
 # so that at most 5% of their in-scope questions fall below ANSWER_THRESHOLD.
-CALIBRATION = {"coverage": 0.431, "covered_share": 3.6588, "procedure": -4.2918, "off_topic": -4.6694}
-CALIBRATION_BIAS = -4.7021
+CALIBRATION = {"coverage": 0.4754, "covered_share": 3.2368, "procedure": -4.278, "off_topic": -5.519}
+CALIBRATION_BIAS = -4.6189
 NEXT_STEP_PRIORITY: tuple[NextStep, ...] = ("report", "second_opinion")
 
 
@@ -81,15 +81,15 @@ class KnowledgeBase:
         return Answer(question=question, answered=answered, confidence=confidence, matches=matches,
                       ambiguous=ambiguous, closest_sections=closest, next_step=next_step)
 
-    def on_topic(self, units: list[Unit]) -> bool:
+    def on_topic(self, question: str, units: list[Unit]) -> bool:
         """Whether the question mentions what the policy is about (the vocabulary's `topic`
-        words and concepts), in its own words or through a concept. A vocabulary without a
-        topic cannot tell, so every question counts as on topic."""
+        words, phrases such as "this policy", and concepts), in its own words or through a
+        concept. A vocabulary without a topic cannot tell, so every question counts as on topic."""
         vocab = self.vocabulary
         if not vocab.topic_stems and not vocab.topic_concepts:
             return True
-        return any(term in vocab.topic_stems or term[1:] in vocab.topic_concepts
-                   for unit in units for term in unit.alternatives)
+        return vocab.names_the_topic(words(question)) or any(
+            term in vocab.topic_stems or term[1:] in vocab.topic_concepts for unit in units for term in unit.alternatives)
 
     def features(self, question: str, units: list[Unit]) -> dict[str, float]:
         """What the calibration weighs: how well the policy's wording covers the question
@@ -99,7 +99,7 @@ class KnowledgeBase:
             "coverage": self.index.coverage(units),
             "covered_share": self.index.covered_share(units),
             "procedure": float(self.vocabulary.asks_for_procedure(words(question))),
-            "off_topic": float(not self.on_topic(units)),
+            "off_topic": float(not self.on_topic(question, units)),
         }
 
     @staticmethod

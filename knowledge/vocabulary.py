@@ -86,6 +86,7 @@ class Vocabulary:
     generic_concepts: frozenset[str] = frozenset()
     topic_stems: frozenset[str] = frozenset()  # words that say a question is about this policy's subject
     topic_concepts: frozenset[str] = frozenset()
+    topic_phrases: PhraseTable = field(default_factory=PhraseTable)  # "this policy": about it too
     surface_words: frozenset[str] = frozenset()  # every word spelled in the file, for typos
 
     @classmethod
@@ -119,10 +120,17 @@ class Vocabulary:
             procedures=PhraseTable(openings),
             generic_stems=frozenset(stem(w) for entry in generic.get("words", []) for w in words(entry)),
             generic_concepts=frozenset(generic.get("concepts", [])),
-            topic_stems=frozenset(stem(w) for entry in questions.get("topic", []) for w in words(entry)),
+            topic_stems=frozenset(stem(w) for entry in questions.get("topic", []) if len(words(entry)) == 1
+                                  for w in words(entry)),
+            topic_phrases=PhraseTable({entry: ["topic"] for entry in questions.get("topic", [])
+                                       if len(words(entry)) > 1}),
             topic_concepts=frozenset(questions.get("topic_concepts", [])),
             surface_words=frozenset(w for w in surface if w not in STOP_WORDS),
         )
+
+    def names_the_topic(self, tokens: list[str]) -> bool:
+        """Whether the question uses one of the topic phrases ("this policy")."""
+        return bool(self.topic_phrases.find(tokens))
 
     def asks_for_procedure(self, tokens: list[str]) -> bool:
         """Whether a question opens like a how-to ("how do I", "where can I"): policies say

@@ -137,12 +137,21 @@ def test_malformed_vocabulary_names_the_file(tmp_path: Path) -> None:
         Vocabulary.load(bad)
 
 
+def _on_topic(kb: KnowledgeBase, question: str) -> bool:
+    return kb.on_topic(question, kb.index.analyse(question))
+
+
 def test_questions_off_the_policy_subject_need_a_closer_match(kb: KnowledgeBase) -> None:
-    assert kb.on_topic(kb.index.analyse("Can I post the photos from sports day on Insta?"))
-    assert not kb.on_topic(kb.index.analyse("When do support staff get their payslips each month?"))
+    assert _on_topic(kb, "Can I post the photos from sports day on Insta?")
+    assert not _on_topic(kb, "When do support staff get their payslips each month?")
     assert not kb.answer("When do support staff get their payslips each month?").answered
     blank = KnowledgeBase(kb.chunks, Vocabulary())  # no topic list: nothing is off topic
-    assert blank.on_topic(blank.index.analyse("When do support staff get their payslips each month?"))
+    assert _on_topic(blank, "When do support staff get their payslips each month?")
+
+
+def test_a_question_about_this_policy_is_on_topic_but_not_any_policy(kb: KnowledgeBase) -> None:
+    assert _on_topic(kb, "Who is this policy meant for?")
+    assert not _on_topic(kb, "What's the policy on staff parking?")
 
 
 def test_words_the_policy_never_uses_lower_confidence(kb: KnowledgeBase) -> None:
