@@ -86,7 +86,7 @@ class KnowledgeBase:
         words, phrases such as "this policy", and concepts), in its own words or through a
         concept. A vocabulary without a topic cannot tell, so every question counts as on topic."""
         vocab = self.vocabulary
-        if not vocab.topic_stems and not vocab.topic_concepts:
+        if not vocab.topic_stems and not vocab.topic_concepts and not vocab.topic_phrases.exact:
             return True
         return vocab.names_the_topic(words(question)) or any(
             term in vocab.topic_stems or term[1:] in vocab.topic_concepts for unit in units for term in unit.alternatives)
