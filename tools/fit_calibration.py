@@ -23,7 +23,8 @@ from knowledge.answer import ANSWER_THRESHOLD, CALIBRATION, CALIBRATION_BIAS, Kn
 from fit_logistic import logistic_regression
 
 ROOT = Path(__file__).resolve().parent.parent
-FITTED = ("data/eval/qa_dev.json", "tests/knowledge_extra_qa.json", "tests/knowledge_heldout_qa.json")
+FITTED = ("data/eval/qa_dev.json", "tests/knowledge_extra_qa.json", "tests/knowledge_heldout_qa.json",
+          "tests/knowledge_diag_qa.json")
 MAX_WRONGLY_REJECTED = 0.05
 PENALTY = 0.1  # 1 / C
 ROUNDING = 4
