@@ -5,10 +5,10 @@
     python tools/train_verdict_model.py --evaluate  # leave-one-batch-out table
 
 Training data: data/eval/drafts_dev.json, tests/review_extra_drafts.json (drafts the cue
-rules were tuned on) and tests/review_untuned_drafts.json (five batches of 120, each written
+rules were tuned on) and tests/review_untuned_drafts.json (ten batches of 120, each written
 by a different session from the policy alone, which the cue rules were never tuned on; the
 exceptions are the link detector's suspicious-domain test and the contact rule for one's
-own phone or account, both written after reading their false alarms). An untuned batch is
+own phone or account, both written after reading the first five batches' false alarms). An untuned batch is
 the letters its ids start with.
 
 Two parts (knowledge/review/model.py):
