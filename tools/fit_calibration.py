@@ -6,8 +6,9 @@
 A logistic regression of "in scope" on `KnowledgeBase.features` over the labelled questions
 of FITTED (L2 penalty as scikit-learn's C=10, fitted by Newton's method), whose bias is then
 set as low as it can go with at most MAX_WRONGLY_REJECTED of the in-scope questions below
-ANSWER_THRESHOLD, so that as many out-of-scope questions as possible are rejected. tests/knowledge_fresh_qa.json, written
-apart from the code, is never fitted on: `staffbot eval` on it is the honest check.
+ANSWER_THRESHOLD, so that as many out-of-scope questions as possible are rejected.
+tests/knowledge_fresh_qa.json, written apart from the code, is never fitted on: `staffbot eval`
+on it is the honest check.
 """
 
 from __future__ import annotations
