@@ -80,24 +80,27 @@ class Index:
         self.chunks = chunks
         self.vocabulary = vocabulary
         self.english = english if english is not None else default_frequencies()
-        self._known_stems = frozenset(stem(w) for c in chunks for text, _ in _fields(c) for w in words(text))
+        fields = [[(words(text), weight) for text, weight in _fields(c)] for c in chunks]
+        self._known_stems = frozenset(stem(w) for texts in fields for tokens, _ in texts for w in tokens)
         surface = {w for c in chunks for w in words(c.text)} | vocabulary.surface_words
         self._known_words = frozenset(surface)
+        self._repaired: dict[str, str] = {}  # word -> its repair; texts repeat their words
         self._typo_choices: dict[str, list[str]] = defaultdict(list)
         for word in sorted(surface):
             if len(word) >= TYPO_MIN_LENGTH and word not in STOP_WORDS:
                 self._typo_choices[word[0]].append(word)
-        bags = [self._bags(c) for c in chunks]
+        bags = [self._bags(texts) for texts in fields]
         self.bm25 = BM25([lexical for lexical, _ in bags])
         self.passages = QueryLikelihood([passage for _, passage in bags])
 
-    def _bags(self, chunk: Chunk) -> tuple[dict[str, float], dict[str, float]]:
-        """A chunk's weighted term counts for BM25 (its stems and the concepts its phrases
-        belong to) and for the passage model (its texts analysed as questions are)."""
+    def _bags(self, texts: list[tuple[list[str], float]]) -> tuple[dict[str, float], dict[str, float]]:
+        """A chunk's weighted term counts, from the words of its texts, for BM25 (its stems and
+        the concepts its phrases belong to) and for the passage model (its texts analysed as
+        questions are)."""
         lexical: dict[str, float] = defaultdict(float)
         passage: dict[str, float] = defaultdict(float)
-        for text, weight in _fields(chunk):
-            tokens, stems, found = self._read(text)
+        for text_words, weight in texts:
+            tokens, stems, found = self._read(text_words)
             for word, word_stem in zip(tokens, stems):
                 if word not in STOP_WORDS:
                     lexical[word_stem] += weight
@@ -111,6 +114,11 @@ class Index:
     def _repair(self, word: str) -> str:
         """A word that is neither known to the policy nor common English, replaced by the
         closest known word if one is a slip or two away."""
+        if word not in self._repaired:
+            self._repaired[word] = self._closest(word)
+        return self._repaired[word]
+
+    def _closest(self, word: str) -> str:
         if (word in STOP_WORDS or word in self._known_words or word in self.english
                 or len(word) < TYPO_MIN_LENGTH):
             return word
@@ -122,14 +130,15 @@ class Index:
         best = process.extractOne(word, choices, scorer=DamerauLevenshtein.distance, score_cutoff=limit)
         return best[0] if best else word
 
-    def _read(self, text: str) -> tuple[list[str], list[str], list[tuple[int, int, list[str]]]]:
+    def _read(self, text_words: list[str]) -> tuple[list[str], list[str], list[tuple[int, int, list[str]]]]:
         """The words of a text after typo repair, their stems, and its vocabulary phrases."""
-        tokens = [self._repair(w) for w in words(text)]
-        return tokens, [stem(w) for w in tokens], self.vocabulary.concepts.find(tokens)
+        tokens = [self._repair(w) for w in text_words]
+        stems = [stem(w) for w in tokens]
+        return tokens, stems, self.vocabulary.concepts.find(tokens, stems)
 
     def analyse(self, question: str) -> list[Unit]:
         """The units of a question, after typo repair and vocabulary matching."""
-        return self._units(*self._read(question))
+        return self._units(*self._read(words(question)))
 
     def _units(self, tokens: list[str], stems: list[str], found: list[tuple[int, int, list[str]]]) -> list[Unit]:
         vocab = self.vocabulary

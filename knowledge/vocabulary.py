@@ -37,7 +37,7 @@ class PhraseTable:
     def __init__(self, entries: dict[str, list[str]] | None = None) -> None:
         self.exact: dict[tuple[str, ...], list[str]] = {}
         self.stemmed: dict[tuple[str, ...], list[tuple[tuple[str, ...], list[str]]]] = {}
-        self.sizes: dict[str, set[int]] = {}  # first stem -> lengths of the phrases it starts
+        sizes: dict[str, set[int]] = {}
         for text, values in (entries or {}).items():
             tokens = tuple(words(text))
             if tokens:
@@ -45,7 +45,9 @@ class PhraseTable:
                 known.extend(v for v in values if v not in known)
                 stems = tuple(stem(w) for w in tokens)
                 self.stemmed.setdefault(stems, []).append((tokens, values))
-                self.sizes.setdefault(stems[0], set()).add(len(tokens))
+                sizes.setdefault(stems[0], set()).add(len(tokens))
+        # first stem -> lengths of the phrases it starts, longest first
+        self.sizes = {first: tuple(sorted(lengths, reverse=True)) for first, lengths in sizes.items()}
 
     def _by_stem(self, tokens: tuple[str, ...], stems: tuple[str, ...]) -> list[str]:
         """Values of the entries that are inflections of `tokens` ("harassed" for "harass"),
@@ -56,13 +58,14 @@ class PhraseTable:
                 values.extend(v for v in entry_values if v not in values)
         return values
 
-    def find(self, tokens: list[str]) -> list[tuple[int, int, list[str]]]:
-        """(start, end, values) of each phrase occurrence in `tokens` (lowercase words)."""
-        stems = [stem(t) for t in tokens]
+    def find(self, tokens: list[str], stems: list[str] | None = None) -> list[tuple[int, int, list[str]]]:
+        """(start, end, values) of each phrase occurrence in `tokens` (lowercase words), whose
+        stems the caller may pass when it has them."""
+        stems = stems if stems is not None else [stem(t) for t in tokens]
         found: list[tuple[int, int, list[str]]] = []
         i = 0
         while i < len(tokens):
-            for size in sorted(self.sizes.get(stems[i], ()), reverse=True):
+            for size in self.sizes.get(stems[i], ()):
                 if i + size > len(tokens):
                     continue
                 values = self.exact.get(tuple(tokens[i:i + size]))
