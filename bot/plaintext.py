@@ -24,7 +24,8 @@ def render_text(reply: Reply) -> str:
         lines.append("")
         label = "Best match" if i == 0 else "Related"
         lines.append(f"{label} — {passage.document} › {passage.section}")
-        lines += textwrap.wrap(passage.text, WIDTH - 4, initial_indent="  > ", subsequent_indent="    ")
+        for line in passage.lines:
+            lines += textwrap.wrap(line, WIDTH - 4, initial_indent="  > ", subsequent_indent="    ")
     for fact in reply.facts:
         lines.append(f"{fact.label}: {fact.value}")
     for note in reply.notes:

@@ -135,7 +135,7 @@ def fact_blocks(facts: list[Fact]) -> list[Block]:
 def passage_blocks(passage: Passage, best: bool) -> list[Block]:
     label = "Best match" if best else "Related"
     return [
-        *sections(passage.text, prefix="> "),
+        *sections("\n".join(passage.lines), prefix="> "),
         context(f"{label} — *{escape(passage.document)}* › {escape(passage.section)}"),
     ]
 

@@ -85,7 +85,7 @@ def passage_blocks(passage: Passage, best: bool) -> list[Card]:
             "separator": True,
             "items": [
                 block(f"{label} — {passage.document} › {passage.section}", size="Small", isSubtle=True),
-                block(clip(passage.text, PASSAGE_CHARS)),
+                *(block(clip(line, PASSAGE_CHARS)) for line in passage.lines),
             ],
         }
     ]

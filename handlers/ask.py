@@ -33,6 +33,7 @@ def _passages(answer: Answer) -> list[Passage]:
             document=document_title(m.chunk.document),
             section=m.chunk.section_path,
             score=round(m.score, 3),
+            lead_in=m.chunk.context,
         )
         for m in answer.matches
     ]

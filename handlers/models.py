@@ -72,7 +72,11 @@ def first_error(exc: ValidationError) -> str:
 
 
 class Passage(BaseModel):
-    """A verbatim policy passage with where it comes from."""
+    """A verbatim policy passage with where it comes from.
+
+    `lead_in` is the verbatim line the passage sits under, when it is a bullet of a list
+    ("SLT" over "approve account creation"): without it such a bullet reads as a fragment.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -80,6 +84,12 @@ class Passage(BaseModel):
     document: str
     section: str
     score: float | None = None
+    lead_in: str = ""
+
+    @property
+    def lines(self) -> list[str]:
+        """The passage as it is quoted to staff: under its lead-in, as a bullet."""
+        return [self.lead_in, f"• {self.text}"] if self.lead_in else [self.text]
 
 
 class Fact(BaseModel):

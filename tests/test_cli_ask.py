@@ -226,7 +226,7 @@ def test_policies_folder_works_with_single_and_batch(capsys, tmp_path, own_polic
     assert status == 0
     assert [json.loads(line)["matches"][0]["document"] for line in out.splitlines()] == ["p.txt", "p.txt"]
     status, out, _ = run(capsys, "ask", "--policies", str(own_policies), "Who can approve account creation?")
-    assert status == 0 and "Best match — P › Roles" in out
+    assert status == 0 and "Best match — P › Roles\n  > SLT\n  > • approve account creation\n" in out
 
 
 def test_a_corrupt_document_is_a_warning_naming_it_while_the_others_answer(capsys, own_policies):

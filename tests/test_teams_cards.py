@@ -31,6 +31,17 @@ def test_slt_buttons_execute_and_others_submit() -> None:
     assert any(b.get("id") == cards.COMMENT for b in card["body"])  # Resolve needs the outcome text
 
 
+def test_a_bullet_is_quoted_under_its_lead_in_on_both_platforms() -> None:
+    from bot import slack_blocks
+
+    reply = Reply(kind="answer", passages=[Passage(text="approve <!channel> creation", document="P", section="Roles",
+                                                   lead_in="SLT")])
+    card_texts = [item["text"] for block in cards.reply_card(reply)["body"] for item in block.get("items", ())]
+    assert card_texts == ["Best match — P › Roles", "SLT", r"• approve \<\!channel\> creation"]
+    quoted = [b["text"]["text"] for b in slack_blocks.render(reply) if b["type"] == "section"]
+    assert quoted == ["> SLT\n> • approve &lt;!channel&gt; creation"]
+
+
 def test_long_texts_are_clipped_below_the_teams_size_limit() -> None:
     reply = Reply(kind="answer", text="x" * 50_000,
                   passages=[Passage(text="y" * 50_000, document="Policy", section=f"S{i}") for i in range(5)])
