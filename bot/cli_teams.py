@@ -17,13 +17,12 @@ def run_teams(host: str, port: int) -> None:
     from aiohttp import web
 
     from bot.cli_serve import check_settings, prepare, settle_heap
-    from bot.teams import build_teams_app, check_auth_settings
+    from bot.teams import build_teams_app
 
     services = Services(load_settings())
     try:
-        check_auth_settings(services.settings)
         check_settings(services, "teams")
-        app = build_teams_app(services)
+        app = build_teams_app(services)  # checks the Bot Framework credentials first
         prepare(services)
         services.outbox.start()
 
