@@ -49,6 +49,16 @@ def parse_destination(value: object) -> object:
 Target = Annotated[Destination, BeforeValidator(parse_destination)]
 
 
+def drafting_channels(settings: Settings, platform: str) -> frozenset[str]:
+    """One platform's ids among STAFFBOT_DRAFTING_CHANNELS, which may name several ("C0123",
+    "slack:C0123", "teams:19:abc@thread.tacv2")."""
+    try:
+        found = [parse_destination(value) for value in settings.drafting_channels]
+    except ValueError as exc:
+        raise ConfigError(f"STAFFBOT_DRAFTING_CHANNELS: {exc}") from None
+    return frozenset(d.id for d in found if d.platform == platform)  # type: ignore[union-attr]
+
+
 class RoutingFile(BaseModel):
     """The shape of routing.toml."""
 

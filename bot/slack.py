@@ -47,7 +47,7 @@ from knowledge.review.models import DraftInput
 from bot import slack_blocks as blocks
 from bot.config import ConfigError
 from bot.delivery import DeliveryError, OutboundMessage
-from bot.routing import parse_destination
+from bot.routing import drafting_channels, parse_destination
 from bot.services import Services
 from bot.store import Store
 
@@ -293,7 +293,7 @@ class SlackBot:
         self.services = services
         self.client = client
         self.seen = seen
-        self.drafting = slack_channels(services.settings.drafting_channels)
+        self.drafting = drafting_channels(services.settings, "slack")
 
     def first_delivery(self, body: dict) -> bool:
         """False for a redelivered event: checked first thing in every event listener, after the ack
@@ -770,12 +770,3 @@ def failed_deliveries(jobs: list[dict]) -> Reply:
         kind="error", title=messages.FAILED_DELIVERIES_TITLE, text=messages.FAILED_DELIVERIES, facts=facts,
         buttons=buttons,
     )
-
-
-def slack_channels(ids: list[str]) -> frozenset[str]:
-    """Slack channel ids from a setting that may also name other platforms' ("C0123", "slack:C0123")."""
-    try:
-        found = [parse_destination(value) for value in ids]
-    except ValueError as exc:
-        raise ConfigError(f"STAFFBOT_DRAFTING_CHANNELS: {exc}") from None
-    return frozenset(d.id for d in found if d.platform == "slack")  # type: ignore[union-attr]

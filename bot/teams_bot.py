@@ -5,6 +5,9 @@
 nonce, so a re-sent submission is one record, opened in the person's 1:1 chat), and the
 SLT card buttons (`Action.Execute`, answered with the updated card so the post changes in
 place). Identity is the AAD object id; SLT membership comes from STAFFBOT_TEAMS_SLT_USERS.
+Channel messages that do not mention the bot arrive only when the app package asks for
+them (for drafting channels): a new post in a drafting channel may get a nudge to ask for
+a second opinion, and everything else is ignored.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from knowledge.review.models import DraftInput
 from bot import teams_cards as cards
 from bot.config import ConfigError
 from bot.delivery import OutboundMessage
+from bot.routing import drafting_channels
 from bot.services import Services
 from bot.teams_connector import SEND_ERRORS, Connector, message_activity
 from bot.teams_package import SECOND_OPINION_COMMAND
@@ -73,6 +77,18 @@ def tenant_of(activity: Activity) -> str:
 
 def in_channel(activity: Activity) -> bool:
     return bool(activity.conversation and activity.conversation.conversation_type in ("channel", "groupChat"))
+
+
+def mentions_bot(activity: Activity) -> bool:
+    bot_id = activity.recipient.id if activity.recipient else None
+    return any((m.additional_properties.get("mentioned") or {}).get("id") == bot_id
+               for m in TurnContext.get_mentions(activity))
+
+
+def starts_thread(activity: Activity) -> bool:
+    """A new channel post rather than a reply: Teams names the thread by its first message's id."""
+    _, _, root = (activity.conversation.id if activity.conversation else "").partition(";messageid=")
+    return root == activity.id
 
 
 def command_of(text: str) -> tuple[str, str]:
@@ -175,6 +191,7 @@ class TeamsBot(ActivityHandler):
         self.directory = directory
         self.connector = connector
         self.tenant_id = services.settings.microsoft_app_tenant_id
+        self.drafting = drafting_channels(services.settings, "teams")
         self.recent = RecentKeys()
         # Set by the HTTP endpoint: runs a coroutine after the response (tests on TestAdapter run it inline).
         self.after_response: Callable[[Coroutine[Any, Any, None]], None] | None = None
@@ -183,7 +200,8 @@ class TeamsBot(ActivityHandler):
             cards.SECOND_OPINION_CHECK: self.check_draft,
             actions.SO_SEND: self.send_draft,
             actions.OPEN_REPORT: lambda tc, actor, data: self.open_report(tc, question_id=_int(data.get("value"))),
-            actions.OPEN_SECOND_OPINION: lambda tc, actor, data: self.open_second_opinion(tc),
+            actions.OPEN_SECOND_OPINION: lambda tc, actor, data: self.open_second_opinion(
+                tc, prefill=str(data.get(cards.DRAFT) or "")),
             actions.FEEDBACK_HELPFUL: lambda tc, actor, data: self.feedback(tc, actor, data, True),
             actions.FEEDBACK_NOT_HELPFUL: lambda tc, actor, data: self.feedback(tc, actor, data, False),
             actions.SEND_TO_OWNER: self.send_to_owner,
@@ -285,6 +303,9 @@ class TeamsBot(ActivityHandler):
                 await self.say(turn_context, Reply(kind="error", text=messages.TEAMS_UNKNOWN_BUTTON))
                 return
             await handler(turn_context, actor, activity.value)
+            return
+        if in_channel(activity) and not mentions_bot(activity):
+            await self.suggest_second_opinion(turn_context)
             return
         text = TurnContext.remove_recipient_mention(activity) if activity.entities else (activity.text or "")
         command, rest = command_of(text)
@@ -397,6 +418,24 @@ class TeamsBot(ActivityHandler):
 
     async def open_second_opinion(self, turn_context: TurnContext, prefill: str = "") -> None:
         await self.show_form(turn_context, cards.second_opinion_form(str(uuid.uuid4()), {"text": prefill}))
+
+    async def suggest_second_opinion(self, turn_context: TurnContext) -> None:
+        """A nudge in the thread of a new post in a drafting channel that the reviewer flags (once per
+        post); its button carries the post, since the bot cannot read channel messages back."""
+        activity = turn_context.activity
+        channel = base_conversation(activity.conversation.id)
+        if channel not in self.drafting or not starts_thread(activity):
+            return
+        try:
+            reviewer, book = self.services.reviewer, self.services.reviews
+        except ConfigError as exc:
+            log.warning("drafting channels are on, but second opinions are not set up: %s", exc)
+            return
+        text = activity.text or ""
+        suggestion = await asyncio.to_thread(
+            second_opinion.suggest_for_message, channel, activity.id, text, reviewer, book, self.drafting)
+        if suggestion is not None:
+            await turn_context.send_activity(message_activity(cards.reply_card(suggestion, data={cards.DRAFT: text})))
 
     async def second_opinion_on_a_message(self, turn_context: TurnContext) -> InvokeResponse:
         """The "Get a second opinion" message action: the form, with that message as the draft, goes to the

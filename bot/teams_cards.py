@@ -32,6 +32,7 @@ FORM = "staffbot"  # the data key naming what an Action.Submit does
 REPORT_SUBMIT = "submit_report"
 SECOND_OPINION_CHECK = "check_draft"
 COMMENT = "comment"  # the id of the SLT card's text input (note, outcome, reason)
+DRAFT = "draft"  # the data key of a nudge's button: the drafting-channel post it is about
 
 EXECUTE_ACTIONS = frozenset(
     {
@@ -104,8 +105,9 @@ def button(b: Button, extra: dict[str, Any] | None = None) -> Card:
     return action
 
 
-def reply_card(reply: Reply, *, error: str = "") -> Card:
-    """One reply as a card; `error` is shown above the buttons (e.g. a missing SLT comment)."""
+def reply_card(reply: Reply, *, error: str = "", data: dict[str, Any] | None = None) -> Card:
+    """One reply as a card; `error` is shown above the buttons (e.g. a missing SLT comment) and
+    `data` is sent back by every Submit button with its own."""
     body: list[Card] = []
     if reply.title:
         body.append(block(reply.title, size="Medium", weight="Bolder"))
@@ -127,7 +129,7 @@ def reply_card(reply: Reply, *, error: str = "") -> Card:
         })
     if error:
         body.append(block(error, color="Attention", weight="Bolder"))
-    return card(body, [button(b) for b in reply.buttons])
+    return card(body, [button(b, data) for b in reply.buttons])
 
 
 def text_card(text: str) -> Card:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
+from bot.routing import drafting_channels
 
 MANIFEST_VERSION = "1.17"
 SCHEMA = f"https://developer.microsoft.com/en-us/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.schema.json"
@@ -41,10 +42,15 @@ def app_version() -> str:
         return "0.1.0"
 
 
-def manifest(app_id: str, website: str) -> dict[str, Any]:
+def manifest(app_id: str, website: str, channel_messages: bool = False) -> dict[str, Any]:
     """The Teams manifest: a bot for personal chats and teams with its commands, and the
-    "Get a second opinion" action on any message (as Slack's message shortcut)."""
-    return {
+    "Get a second opinion" action on any message (as Slack's message shortcut).
+
+    With `channel_messages` (drafting channels are set) it also asks each team's owner, at
+    install, to let the bot read the team's channel messages without being mentioned
+    (resource-specific consent): the only way it can see a draft posted in a channel.
+    """
+    found: dict[str, Any] = {
         "$schema": SCHEMA,
         "manifestVersion": MANIFEST_VERSION,
         "version": app_version(),
@@ -97,6 +103,12 @@ def manifest(app_id: str, website: str) -> dict[str, Any]:
         "permissions": ["identity", "messageTeamMembers"],
         "validDomains": [],
     }
+    if channel_messages:
+        found["webApplicationInfo"] = {"id": app_id, "resource": "https://RscBasedStoreApp"}
+        found["authorization"] = {
+            "permissions": {"resourceSpecific": [{"name": "ChannelMessage.Read.Group", "type": "Application"}]}
+        }
+    return found
 
 
 def png(size: int, pixel: Callable[[int, int], Pixel]) -> bytes:
@@ -140,7 +152,8 @@ def write_package(settings: Settings, out: Path, website: str) -> Path:
     settings.require("MICROSOFT_APP_ID")
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
-        package.writestr("manifest.json", json.dumps(manifest(settings.microsoft_app_id, website), indent=2))
+        found = manifest(settings.microsoft_app_id, website, channel_messages=bool(drafting_channels(settings, "teams")))
+        package.writestr("manifest.json", json.dumps(found, indent=2))
         package.writestr("color.png", color_icon())
         package.writestr("outline.png", outline_icon())
     return out

@@ -194,6 +194,7 @@ class Activities:
         kind: str = "message",
         reply_to: str | None = None,
         activity_id: str | None = None,
+        mention: bool = True,
     ) -> dict[str, Any]:
         activity_id = activity_id or self.next_id()
         if channel:
@@ -226,7 +227,7 @@ class Activities:
         if kind == "message":
             activity["textFormat"] = "plain"
             activity["text"] = text
-            if channel and text:
+            if channel and text and mention:
                 activity["text"] = f"<at>StaffBot</at> {text}"
                 activity["entities"] = [
                     {"type": "mention", "mentioned": {"id": BOT_ID, "name": "StaffBot"}, "text": "<at>StaffBot</at>"}

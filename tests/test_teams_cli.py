@@ -74,6 +74,25 @@ def test_package_holds_the_manifest_and_both_icons(tmp_path: Path, monkeypatch: 
     pixels = [row[i : i + 4] for row in rows for i in range(0, len(row), 4)]
     assert set(pixels) == {b"\x00\x00\x00\x00", b"\xff\xff\xff\xff"}  # white outline on transparency
     assert rows[0][:4] == b"\x00\x00\x00\x00"
+    assert "authorization" not in manifest  # no drafting channels: the bot only hears mentions
+
+
+def test_package_asks_to_read_channel_messages_only_with_teams_drafting_channels(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MICROSOFT_APP_ID", "app-id")
+
+    def manifest_with(drafting: str) -> dict:
+        monkeypatch.setenv("STAFFBOT_DRAFTING_CHANNELS", drafting)
+        out = tmp_path / f"{len(drafting)}.zip"
+        assert main(["teams-package", "--out", str(out)]) == 0
+        with zipfile.ZipFile(out) as package:
+            return json.loads(package.read("manifest.json"))
+
+    assert "authorization" not in manifest_with("slack:C0DRAFTS")
+    found = manifest_with("slack:C0DRAFTS,teams:19:drafts@thread.tacv2")
+    assert found["webApplicationInfo"]["id"] == "app-id"
+    assert found["authorization"]["permissions"]["resourceSpecific"] == [
+        {"name": "ChannelMessage.Read.Group", "type": "Application"}]
 
 
 def test_package_rejects_a_non_https_website(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -559,3 +559,39 @@ def test_a_report_is_stored_even_when_teams_cannot_take_its_confirmation(
     assert "what it confirms is stored all the same" in caplog.text and "Traceback" not in caplog.text
     teams.post(teams.activity(text="report status"))  # and the reporter can still see it
     assert services.incidents.all()[0].reference in teams.connector.posts()[-1].text
+
+
+def test_a_risky_new_post_in_a_drafting_channel_gets_one_nudge_whose_button_opens_the_form_privately(
+        tmp_path: Path) -> None:
+    settings = load_settings(
+        STAFFBOT_DB=tmp_path / "staffbot.db", STAFFBOT_TEAMS_NO_AUTH=True, MICROSOFT_APP_TENANT_ID=TENANT,
+        STAFFBOT_SLT_CHANNEL=f"teams:{CHANNEL}", STAFFBOT_DRAFTING_CHANNELS=f"slack:C0DRAFTS,teams:{STAFF_CHANNEL}",
+    )
+    services = Services(settings)
+    teams = TeamsHarness(lambda: build_teams_app(services))
+    try:
+        say_hello(teams, TEACHER, "Jane Teacher")
+        draft = "Well done to Jamie Smith in 4B for his medal! Photos of the whole class below"
+        post = teams.activity(channel=STAFF_CHANNEL, text=draft, mention=False)
+        assert teams.post(post)[0] in (200, 201)
+        in_channel = lambda channel: [c for c in teams.connector.calls if c.conversation.startswith(channel)]  # noqa: E731
+        [nudge] = in_channel(STAFF_CHANNEL)
+        assert nudge.conversation == f"{STAFF_CHANNEL};messageid={post['id']}" and nudge.reply_to == post["id"]
+        assert messages.SUGGEST_SECOND_OPINION in nudge.text
+        [button] = nudge.card["actions"]
+        assert button["data"]["staffbot"] == actions.OPEN_SECOND_OPINION and button["data"]["draft"] == draft
+
+        teams.post(post)  # Teams sends the post again
+        teams.post(teams.activity(channel=STAFF_CHANNEL, text=draft, mention=False, reply_to=post["id"]))  # a reply
+        teams.post(teams.activity(channel=CHANNEL, text=draft, mention=False))  # not a drafting channel
+        teams.post(teams.activity(channel=STAFF_CHANNEL, text="Anyone seen the staffroom kettle?", mention=False))
+        assert len(in_channel(STAFF_CHANNEL)) == 1 and not in_channel(CHANNEL)
+        assert services.store.db["questions"].count == 0  # chatter is not a question
+
+        teams.post(teams.activity(channel=STAFF_CHANNEL, value=button["data"], reply_to=nudge.activity_id))
+        form = teams.connector.to(f"a:personal-{TEACHER}")[-1].card
+        [text] = [b for b in form["body"] if b.get("id") == "text"]
+        assert text["value"] == draft
+    finally:
+        teams.close()
+        services.close()
