@@ -28,6 +28,8 @@ UPBEAT = [
     "Congratulations to our Year 5 choir, who sang beautifully at the town hall last night.",
     "Reply to a comment (\"What time does the fair start?\"): \"Hi! It opens at 2pm, see you there.\"",
     "Our library has 200 new books thanks to the PTA's fundraising. Happy reading! 📚",
+    "Sports day fun!",  # three words are too little for the model to flag on its own
+    "What a fun trip to the zoo!",
 ]
 
 
@@ -48,7 +50,8 @@ def tiny_model(threshold: float = 1.0, contact_weight: float = 5.0) -> dict:
     return {
         "format": FORMAT,
         "bias": -2.0,
-        "weights": {"w:wibbl": 5.0, "w:fine": 0.0, "w:love": -4.0, "w:sport": 0.0, "w:afternoon": 0.0},
+        "weights": {"w:wibbl": 5.0, "w:fine": 0.0, "w:love": -4.0, "w:sport": 0.0, "w:afternoon": 0.0,
+                    "w:day": 0.0},
         "reasons": {
             "offensive": {"prior": -0.7, "unseen": -3.0, "weights": {"w:wibbl": 2.0}},
             "criticism": {"prior": -0.7, "unseen": -3.0, "weights": {"w:fine": 2.0}},
@@ -203,15 +206,17 @@ def test_a_model_finding_names_a_reason_the_draft_can_have(tmp_path: Path) -> No
     weights["reasons"]["image_permission"] = {"prior": -0.7, "unseen": -3.0, "weights": {"w:wibbl": 5.0}}
     model = VerdictModel.load(write(tmp_path / "w.json", weights))
     reviewer = Reviewer(load_rules(RULES), model=model)
-    assert reviewer.review(DraftInput(text="A wibble sports afternoon.")).reasons == ["offensive"]  # no image
-    assert reviewer.review(DraftInput(text="A wibble sports afternoon. [Attached: photo]")).reasons == ["image_permission"]
+    assert reviewer.review(DraftInput(text="A wibble sports day afternoon.")).reasons == ["offensive"]  # no image
+    assert reviewer.review(DraftInput(text="A wibble sports day afternoon. [Attached: photo]")).reasons == [
+        "image_permission"]
 
 
-def test_the_model_does_not_flag_on_its_own_from_a_word_or_two(tmp_path: Path) -> None:
+def test_the_model_does_not_flag_on_its_own_from_three_words_or_fewer(tmp_path: Path) -> None:
     reviewer = Reviewer(load_rules(RULES), model=VerdictModel.load(write(tmp_path / "w.json", tiny_model())))
     assert reviewer.review(DraftInput(text="Wibble!")).verdict == "fine"
     assert reviewer.review(DraftInput(text="Wibble afternoon!")).verdict == "fine"
-    assert reviewer.review(DraftInput(text="Wibble sports afternoon!")).verdict == "check"
+    assert reviewer.review(DraftInput(text="Wibble sports afternoon!")).verdict == "fine"
+    assert reviewer.review(DraftInput(text="Wibble sports day afternoon!")).verdict == "check"
 
 
 def test_a_model_file_of_an_older_format_says_to_train_it_again(tmp_path: Path) -> None:
