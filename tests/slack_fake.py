@@ -13,6 +13,8 @@ recorded calls for a bounded time instead of asserting on timing.
 from __future__ import annotations
 
 import itertools
+from concurrent import futures
+from concurrent.futures import Future
 import json
 import threading
 import time
@@ -27,11 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from slack_bolt import App
 from slack_sdk.signature import SignatureVerifier
 
 from bot.cli_serve import start_slack
 from bot.config import load_settings
-from bot.outbox import Outbox
+from bot.outbox import SENDING, Outbox
 from bot.services import Services
 from bot.slack import http_server
 
@@ -206,9 +209,43 @@ class FakeSlack:
             time.sleep(0.02)
         return result
 
-    def settle(self, seconds: float = 0.3) -> None:
-        """Give listeners that should NOT call anything a chance to (wrongly) do so."""
+    def pause(self, seconds: float) -> None:
+        """Let time pass, for what only time brings about (a retry after its backoff, a reminder
+        interval): what the bot starts at once is waited for by `Finished.wait` instead."""
         time.sleep(seconds)
+
+
+class Finished:
+    """Waits until a served bot has done everything it started, so a test can then assert that
+    something did NOT happen: every listener bolt has run so far, then every outbox job that is
+    due (a job due later, as a retry after its backoff, is not waited for)."""
+
+    def __init__(self, app: App, outbox: Outbox) -> None:
+        self.outbox = outbox
+        self.listeners: list[Future] = []
+        executor = app.listener_runner.listener_executor
+        submit = executor.submit
+
+        def tracked(*args: Any, **kwargs: Any) -> Future:
+            future = submit(*args, **kwargs)
+            self.listeners.append(future)
+            return future
+
+        executor.submit = tracked  # type: ignore[method-assign]
+
+    def wait(self, timeout: float = WAIT_SECONDS) -> None:
+        deadline = time.monotonic() + timeout
+        while running := [f for f in self.listeners if not f.done()]:  # a listener may start another
+            futures.wait(running, timeout=max(deadline - time.monotonic(), 0))
+            assert time.monotonic() < deadline, f"{len(running)} listener(s) still running"
+        while self._delivering():
+            assert time.monotonic() < deadline, "the outbox is still delivering"
+            time.sleep(0.01)
+
+    def _delivering(self) -> bool:
+        due = self.outbox.next_due()
+        sending = self.outbox.store.db.execute("select count(*) from outbox where status = ?", [SENDING]).fetchone()[0]
+        return bool(sending) or (due is not None and due <= self.outbox.clock())
 
 
 def text_of(call: Call) -> str:
@@ -235,8 +272,13 @@ class SlackBot:
     url: str
     services: Services
     fake: FakeSlack
+    finished: Finished
     verifier: SignatureVerifier = field(default_factory=lambda: SignatureVerifier(SECRET))
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def settle(self) -> None:
+        """Wait until the bot has done everything it started (see `Finished`)."""
+        self.finished.wait()
 
     def post(
         self, body: str, content_type: str, *, timestamp: str | None = None, signature: str | None = None,
@@ -365,11 +407,13 @@ def serving(services: Services, fake: FakeSlack) -> Iterator[SlackBot]:
     """Serve `services` over HTTP as `staffbot serve slack` does (quick outbox retries); close them after."""
     quick(services.outbox)
     app = start_slack(services)
+    finished = Finished(app, services.outbox)
     server = http_server(app, host="127.0.0.1", port=0)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        yield SlackBot(url=f"http://127.0.0.1:{server.effective_port}/slack/events", services=services, fake=fake)
+        yield SlackBot(url=f"http://127.0.0.1:{server.effective_port}/slack/events", services=services, fake=fake,
+                       finished=finished)
     finally:
         stop(server, thread)
         app.listener_runner.listener_executor.shutdown(wait=True)  # no listener may outlive the database

@@ -58,7 +58,7 @@ def test_a_direct_message_is_answered_in_the_dm_and_bot_messages_are_ignored(sla
     assert post.body.get("thread_ts") is None
     assert actions.OPEN_REPORT in buttons(post)  # the answer calls for a report
     assert messages.NEXT_STEP_REPORT in text_of(post)
-    fake.settle()
+    slack.settle()
     assert len(fake.recorded("chat.postMessage")) == 1
 
 
@@ -78,7 +78,7 @@ def test_the_same_event_delivered_three_times_is_answered_once(slack, fake):
     for retry in (None, 1, 2):
         assert slack.mention(COVERED, event_id="EvSAME", retry=retry).status == 200
     fake.wait_for("chat.postMessage")
-    fake.settle()
+    slack.settle()
     assert len(fake.recorded("chat.postMessage")) == 1
     assert slack.services.store.db.execute("select count(*) from questions").fetchone()[0] == 1
 
@@ -151,7 +151,7 @@ def test_not_covered_offers_the_owner_and_passing_it_posts_to_slt_once(slack, fa
     updates = fake.wait_for("chat.update", count=2)  # the second click says it was already passed on
     assert {messages.PASSED_ON in text_of(u) for u in updates} == {True, False}
     assert any(messages.ALREADY_PASSED_ON in text_of(u) for u in updates)
-    fake.settle()
+    slack.settle()
     assert len(fake.recorded("chat.postMessage", where=lambda c: c.body["channel"] == SLT_CHANNEL)) == 1
     row = slack.services.store.db.execute(
         "select sent_to_owner_by from questions where id = ?", [int(question_id)]
@@ -193,7 +193,7 @@ def test_app_home_shows_what_the_bot_does_and_the_three_actions(slack, fake):
     assert {actions.ASK_QUESTION, actions.OPEN_REPORT, actions.OPEN_SECOND_OPINION} <= ids
     assert messages.NO_REPORTS in json.dumps(view)
     assert messages.OPEN_INCIDENTS_TITLE not in json.dumps(view)  # not SLT
-    fake.settle()
+    slack.settle()
     assert len(fake.recorded("views.publish")) == 1
 
 
@@ -218,7 +218,7 @@ def test_bad_signature_stale_or_garbled_timestamp_is_refused_and_nothing_is_done
     assert slack.send_json(payload, timestamp=stale).status == 401
     assert slack.send_json(payload, timestamp="not-a-number", signature="v0=abc").status == 401
     assert slack.send_json(payload, timestamp="", signature="").status == 401
-    fake.settle()
+    slack.settle()
     assert not fake.recorded("chat.postMessage")
     db = slack.services.store.db
     assert db.execute("select count(*) from questions").fetchone()[0] == 0

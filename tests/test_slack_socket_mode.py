@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from aiohttp import WSMsgType, web
 from slack_bolt.adapter.socket_mode import SocketModeHandler
-from slack_fake import STAFF_USER, fake, quick, slack_settings, text_of  # noqa: F401
+from slack_fake import STAFF_USER, Finished, fake, quick, slack_settings, text_of  # noqa: F401
 from teams_fake import LoopThread, serve
 
 from bot.cli_serve import start_slack
@@ -36,6 +36,7 @@ class SlackSide:
     acks: list[dict[str, Any]] = field(default_factory=list)
     socket: web.WebSocketResponse | None = None
     connected: threading.Event = field(default_factory=threading.Event)
+    finished: Finished | None = None  # set once the bot is running
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
@@ -73,6 +74,7 @@ def socket_mode(tmp_path, fake) -> Iterator[SlackSide]:
     services = Services(slack_settings(tmp_path, fake, SLACK_APP_TOKEN="xapp-test"))
     quick(services.outbox)
     bolt = start_slack(services)
+    side.finished = Finished(bolt, services.outbox)
     handler = SocketModeHandler(bolt, services.settings.slack_app_token)  # as `staffbot serve slack` does
     handler.connect()
     assert side.connected.wait(5)
@@ -100,7 +102,8 @@ def test_socket_mode_connects_with_the_app_token_and_answers_a_dm(socket_mode, f
     assert answer.body["channel"] == "DSTAFF" and "current or prior learners" in text_of(answer)
     socket_mode.push({**envelope, "envelope_id": "env-2", "retry_attempt": 1, "retry_reason": "timeout"})
     socket_mode.ack_for("env-2")  # Slack's retry of the same event is acknowledged, not answered again
-    fake.settle()
+    assert socket_mode.finished is not None
+    socket_mode.finished.wait()
     assert len(fake.recorded("chat.postMessage")) == 1
 
 
