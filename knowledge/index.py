@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
@@ -37,6 +38,7 @@ EVERYDAY_ZIPF = 7.0
 EVERYDAY_SPAN = 2.5
 TYPO_MIN_LENGTH = 4
 TYPO_LONG_WORD = 8  # from this length two slips (edits or swaps) are taken as typos, below it one
+REPAIRS_KEPT = 65536  # typo repairs remembered (about 10 MB at most)
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,8 @@ class Index:
         self._known_stems = frozenset(stem(w) for texts in fields for tokens, _ in texts for w in tokens)
         surface = {w for c in chunks for w in words(c.text)} | vocabulary.surface_words
         self._known_words = frozenset(surface)
-        self._repaired: dict[str, str] = {}  # word -> its repair; texts repeat their words
+        # Texts repeat their words; bounded, as questions bring words without end.
+        self._repair = lru_cache(maxsize=REPAIRS_KEPT)(self._closest)
         self._typo_choices: dict[str, list[str]] = defaultdict(list)
         for word in sorted(surface):
             if len(word) >= TYPO_MIN_LENGTH and word not in STOP_WORDS:
@@ -111,14 +114,9 @@ class Index:
                 passage[term] += weight * value
         return lexical, passage
 
-    def _repair(self, word: str) -> str:
+    def _closest(self, word: str) -> str:
         """A word that is neither known to the policy nor common English, replaced by the
         closest known word if one is a slip or two away."""
-        if word not in self._repaired:
-            self._repaired[word] = self._closest(word)
-        return self._repaired[word]
-
-    def _closest(self, word: str) -> str:
         if (word in STOP_WORDS or word in self._known_words or word in self.english
                 or len(word) < TYPO_MIN_LENGTH):
             return word
