@@ -38,7 +38,7 @@ EVERYDAY_ZIPF = 7.0
 EVERYDAY_SPAN = 2.5
 TYPO_MIN_LENGTH = 4
 TYPO_LONG_WORD = 8  # from this length two slips (edits or swaps) are taken as typos, below it one
-REPAIRS_KEPT = 65536  # typo repairs remembered (about 10 MB at most)
+REPAIRS_KEPT = 65536  # typo repairs remembered (words of at most about 30 letters: under 15 MB)
 
 
 @dataclass(frozen=True)
@@ -84,10 +84,12 @@ class Index:
         self.english = english if english is not None else default_frequencies()
         fields = [[(words(text), weight) for text, weight in _fields(c)] for c in chunks]
         self._known_stems = frozenset(stem(w) for texts in fields for tokens, _ in texts for w in tokens)
-        surface = {w for c in chunks for w in words(c.text)} | vocabulary.surface_words
+        surface = {w for texts in fields for w in texts[0][0]} | vocabulary.surface_words  # [0]: its own text
         self._known_words = frozenset(surface)
-        # Texts repeat their words; bounded, as questions bring words without end.
+        # Texts repeat their words; bounded, as questions bring words without end. A word longer
+        # than every known word by more than two letters cannot be a slip away from one.
         self._repair = lru_cache(maxsize=REPAIRS_KEPT)(self._closest)
+        self._repairable = max(map(len, surface), default=0) + 2
         self._typo_choices: dict[str, list[str]] = defaultdict(list)
         for word in sorted(surface):
             if len(word) >= TYPO_MIN_LENGTH and word not in STOP_WORDS:
@@ -130,7 +132,7 @@ class Index:
 
     def _read(self, text_words: list[str]) -> tuple[list[str], list[str], list[tuple[int, int, list[str]]]]:
         """The words of a text after typo repair, their stems, and its vocabulary phrases."""
-        tokens = [self._repair(w) for w in text_words]
+        tokens = [self._repair(w) if len(w) <= self._repairable else w for w in text_words]
         stems = [stem(w) for w in tokens]
         return tokens, stems, self.vocabulary.concepts.find(tokens, stems)
 
