@@ -32,7 +32,6 @@ FORM = "staffbot"  # the data key naming what an Action.Submit does
 REPORT_SUBMIT = "submit_report"
 SECOND_OPINION_CHECK = "check_draft"
 COMMENT = "comment"  # the id of the SLT card's text input (note, outcome, reason)
-DRAFT = "draft"  # the data key of a nudge's button: the drafting-channel post it is about
 
 EXECUTE_ACTIONS = frozenset(
     {
@@ -86,7 +85,7 @@ def passage_blocks(passage: Passage, best: bool) -> list[Card]:
             "separator": True,
             "items": [
                 block(f"{label} — {passage.document} › {passage.section}", size="Small", isSubtle=True),
-                *(block(clip(line, PASSAGE_CHARS)) for line in passage.lines),
+                *(block(clip(line, PASSAGE_CHARS // len(passage.lines))) for line in passage.lines),
             ],
         }
     ]
@@ -105,9 +104,8 @@ def button(b: Button, extra: dict[str, Any] | None = None) -> Card:
     return action
 
 
-def reply_card(reply: Reply, *, error: str = "", data: dict[str, Any] | None = None) -> Card:
-    """One reply as a card; `error` is shown above the buttons (e.g. a missing SLT comment) and
-    `data` is sent back by every Submit button with its own."""
+def reply_card(reply: Reply, *, error: str = "") -> Card:
+    """One reply as a card; `error` is shown above the buttons (e.g. a missing SLT comment)."""
     body: list[Card] = []
     if reply.title:
         body.append(block(reply.title, size="Medium", weight="Bolder"))
@@ -129,7 +127,7 @@ def reply_card(reply: Reply, *, error: str = "", data: dict[str, Any] | None = N
         })
     if error:
         body.append(block(error, color="Attention", weight="Bolder"))
-    return card(body, [button(b, data) for b in reply.buttons])
+    return card(body, [button(b) for b in reply.buttons])
 
 
 def text_card(text: str) -> Card:

@@ -44,8 +44,11 @@ def test_a_bullet_is_quoted_under_its_lead_in_on_both_platforms() -> None:
 
 def test_long_texts_are_clipped_below_the_teams_size_limit() -> None:
     reply = Reply(kind="answer", text="x" * 50_000,
-                  passages=[Passage(text="y" * 50_000, document="Policy", section=f"S{i}") for i in range(5)])
+                  passages=[Passage(text="y" * 50_000, document="Policy", section=f"S{i}", lead_in="z" * 50_000)
+                            for i in range(5)])
     assert len(json.dumps(cards.reply_card(reply)).encode()) < 28_000
+    [container] = cards.passage_blocks(reply.passages[0], best=True)
+    assert sum(len(item["text"]) for item in container["items"][1:]) <= cards.PASSAGE_CHARS  # lead-in included
 
 
 def test_the_report_form_has_the_slack_modals_fields_limits_and_defaults() -> None:
