@@ -244,8 +244,11 @@ class Finished:
 
     def _delivering(self) -> bool:
         due = self.outbox.next_due()
-        sending = self.outbox.store.db.execute("select count(*) from outbox where status = ?", [SENDING]).fetchone()[0]
-        return bool(sending) or (due is not None and due <= self.outbox.clock())
+        now = self.outbox.clock()
+        sending = self.outbox.store.db.execute(  # a claim older than the lease is abandoned, and due again
+            "select count(*) from outbox where status = ? and claimed_at > ?", [SENDING, now - self.outbox.lease]
+        ).fetchone()[0]
+        return bool(sending) or (due is not None and due <= now)
 
 
 def text_of(call: Call) -> str:
