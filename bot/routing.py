@@ -34,12 +34,15 @@ class Destination(BaseModel):
 
 
 def parse_destination(value: object) -> object:
-    """'slack:C0123' / 'teams:19:abc@thread.tacv2' / bare 'C0123' (Slack) -> Destination."""
+    """'slack:C0123' / 'teams:19:abc@thread.tacv2' / bare 'C0123' (Slack) or '19:abc@thread.tacv2'
+    (Teams: its channel ids start so, Slack's never) -> Destination."""
     if not isinstance(value, str):
         return value
     text = value.strip()
     platform, _, rest = text.partition(":")
-    if platform not in PLATFORMS:
+    if platform == "19":
+        platform, rest = "teams", text
+    elif platform not in PLATFORMS:
         platform, rest = "slack", text
     if not rest or any(ch.isspace() for ch in rest):
         raise ValueError(f"{value!r} is not a destination like 'slack:C0123' or 'teams:19:abc@thread.tacv2'")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Collection
 from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -13,6 +14,7 @@ from bot.questions import QuestionLogDB
 from bot.store import Store
 
 if TYPE_CHECKING:
+    from handlers.models import Reply
     from knowledge import KnowledgeBase
     from knowledge.review import Cite, Reviewer
 
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
     from bot.reviews import ReviewDB
     from bot.roles import SltRoster
     from bot.routing import Routing
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -81,6 +85,19 @@ class Services:
         from bot.reviews import ReviewDB, approvals_channel
 
         return ReviewDB(self.store, approvals_channel(self.settings), self.outbox)
+
+    def suggest_second_opinion(self, channel: str, message_id: str, text: str,
+                               drafting: Collection[str]) -> Reply | None:
+        """The nudge for a post in a drafting channel, if the reviewer flags it (once per post);
+        None, with a warning in the log, while second opinions are not set up."""
+        from handlers.second_opinion import suggest_for_message
+
+        try:
+            reviewer, book = self.reviewer, self.reviews
+        except ConfigError as exc:
+            log.warning("drafting channels are on, but second opinions are not set up: %s", exc)
+            return None
+        return suggest_for_message(channel, message_id, text, reviewer, book, drafting)
 
     def close(self) -> None:
         if "outbox" in self.__dict__:

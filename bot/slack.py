@@ -583,13 +583,8 @@ class SlackBot:
     def suggest_second_opinion(self, event: dict) -> None:
         """Reply in the message's thread when the reviewer flags it (the handler makes it once per message)."""
         channel, ts = event["channel"], event["ts"]
-        try:
-            reviewer, book = self.services.reviewer, self.services.reviews
-        except ConfigError as exc:
-            log.warning("drafting channels are on, but second opinions are not set up: %s", exc)
-            return
         text = blocks.unescape(event.get("text", ""))
-        suggestion = second_opinion.suggest_for_message(channel, ts, text, reviewer, book, self.drafting)
+        suggestion = self.services.suggest_second_opinion(channel, ts, text, self.drafting)
         if suggestion is not None:
             self.client.chat_postMessage(channel=channel, thread_ts=ts, **blocks.message(suggestion))
 

@@ -181,6 +181,8 @@ def messages_endpoint(adapter: CloudAdapter, bot: TeamsBot, clients: ReusedClien
             except (sqlite3.Error, StoreError):
                 log.exception("could not audit a Teams activity from another tenant")
             return _error(403, "this bot serves another tenant")
+        if bot.overhears(activity):
+            return web.Response(status=201)
         if not bot.first_here(activity):
             return _duplicate(activity)
         if typed(activity):

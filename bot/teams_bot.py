@@ -58,6 +58,7 @@ COMMANDS = {
 }
 # Followed by text, these pre-fill the form with it (as Slack's "/report TEXT" and "/secondopinion DRAFT").
 PREFILLING = re.compile(r"\s*(?:(/report)|/second\s*opinion|second\s+opinion:)\s+(\S.*)", re.IGNORECASE | re.DOTALL)
+AT_TAG = re.compile(r"</?at\b[^>]*>", re.IGNORECASE)  # Teams wraps a mentioned name in <at>...</at>
 
 
 def actor_of(activity: Activity) -> Actor:
@@ -81,8 +82,11 @@ def in_channel(activity: Activity) -> bool:
 
 def mentions_bot(activity: Activity) -> bool:
     bot_id = activity.recipient.id if activity.recipient else None
-    return any((m.additional_properties.get("mentioned") or {}).get("id") == bot_id
-               for m in TurnContext.get_mentions(activity))
+    return bool(bot_id) and any(
+        isinstance(e.type, str) and e.type.lower() == "mention"
+        and ((e.additional_properties or {}).get("mentioned") or {}).get("id") == bot_id
+        for e in activity.entities or ()
+    )
 
 
 def starts_thread(activity: Activity) -> bool:
@@ -114,6 +118,14 @@ class _TextOf(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         self.parts.append(data)
+
+
+def post_text(activity: Activity) -> str:
+    """What someone posted, as they see it: from the message's HTML when Teams sends it (mentions
+    keep the name, formatting goes), else the text without its <at> tags."""
+    html = next((a.content for a in activity.attachments or () if a.content_type == "text/html"
+                 and isinstance(a.content, str)), None)
+    return html_text(html) if html is not None else AT_TAG.sub("", activity.text or "").strip()
 
 
 def html_text(html: str) -> str:
@@ -200,8 +212,7 @@ class TeamsBot(ActivityHandler):
             cards.SECOND_OPINION_CHECK: self.check_draft,
             actions.SO_SEND: self.send_draft,
             actions.OPEN_REPORT: lambda tc, actor, data: self.open_report(tc, question_id=_int(data.get("value"))),
-            actions.OPEN_SECOND_OPINION: lambda tc, actor, data: self.open_second_opinion(
-                tc, prefill=str(data.get(cards.DRAFT) or "")),
+            actions.OPEN_SECOND_OPINION: self.open_nudged_post,
             actions.FEEDBACK_HELPFUL: lambda tc, actor, data: self.feedback(tc, actor, data, True),
             actions.FEEDBACK_NOT_HELPFUL: lambda tc, actor, data: self.feedback(tc, actor, data, False),
             actions.SEND_TO_OWNER: self.send_to_owner,
@@ -419,23 +430,41 @@ class TeamsBot(ActivityHandler):
     async def open_second_opinion(self, turn_context: TurnContext, prefill: str = "") -> None:
         await self.show_form(turn_context, cards.second_opinion_form(str(uuid.uuid4()), {"text": prefill}))
 
+    def is_draft(self, activity: Activity) -> bool:
+        """A new post (not a reply) in a drafting channel."""
+        conversation = activity.conversation.id if activity.conversation else ""
+        return base_conversation(conversation) in self.drafting and starts_thread(activity)
+
+    def overhears(self, activity: Activity) -> bool:
+        """A channel message the bot is sent only because it may read a team's every message (for
+        its drafting channels): no card submission, no mention of the bot, no new post in a
+        drafting channel. Such a message is dropped before anything is recorded."""
+        return (activity.type == ActivityTypes.message and not activity.value and in_channel(activity)
+                and not mentions_bot(activity) and not self.is_draft(activity))
+
     async def suggest_second_opinion(self, turn_context: TurnContext) -> None:
         """A nudge in the thread of a new post in a drafting channel that the reviewer flags (once per
-        post); its button carries the post, since the bot cannot read channel messages back."""
+        post). The bot cannot read channel messages back, so the post is kept for its author's click
+        on the nudge (see DRAFT_DAYS); a nudge Teams refuses is logged, never an error in the thread."""
         activity = turn_context.activity
-        channel = base_conversation(activity.conversation.id)
-        if channel not in self.drafting or not starts_thread(activity):
+        if not self.is_draft(activity):
             return
-        try:
-            reviewer, book = self.services.reviewer, self.services.reviews
-        except ConfigError as exc:
-            log.warning("drafting channels are on, but second opinions are not set up: %s", exc)
-            return
-        text = activity.text or ""
+        channel, text = base_conversation(activity.conversation.id), post_text(activity)
         suggestion = await asyncio.to_thread(
-            second_opinion.suggest_for_message, channel, activity.id, text, reviewer, book, self.drafting)
-        if suggestion is not None:
-            await turn_context.send_activity(message_activity(cards.reply_card(suggestion, data={cards.DRAFT: text})))
+            self.services.suggest_second_opinion, channel, activity.id, text, self.drafting)
+        if suggestion is None:
+            return
+        await asyncio.to_thread(self.directory.keep_draft, activity.id, actor_of(activity).user_id,
+                                DraftInput(text=text))
+        try:
+            await turn_context.send_activity(message_activity(cards.reply_card(suggestion)))
+        except SEND_ERRORS as exc:
+            log.warning("could not nudge in drafting channel %s: %r", channel, exc)
+
+    async def open_nudged_post(self, turn_context: TurnContext, actor: Actor, data: dict) -> None:
+        """The nudge's button: the form with the post it was about, if the author pressed it."""
+        kept = await asyncio.to_thread(self.directory.draft, str(data.get("value") or ""), actor.user_id)
+        await self.open_second_opinion(turn_context, prefill=kept.text if kept else "")
 
     async def second_opinion_on_a_message(self, turn_context: TurnContext) -> InvokeResponse:
         """The "Get a second opinion" message action: the form, with that message as the draft, goes to the

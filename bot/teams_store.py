@@ -163,13 +163,15 @@ class TeamsDirectory:
         )
 
     def keep_draft(self, nonce: str, user_aad: str, draft: DraftInput) -> None:
+        """Keep a draft for this person under `nonce`: a checked form's nonce, or the id of a
+        drafting-channel post the bot nudged about."""
         self.db["teams_drafts"].upsert(
             {"nonce": nonce, "user_aad": user_aad, "draft": draft.model_dump_json(), "created_at": now_iso()},
             pk="nonce",
         )
 
     def draft(self, nonce: str, user_aad: str) -> DraftInput | None:
-        """The draft this person checked under `nonce` (never someone else's)."""
+        """The draft kept for this person under `nonce` (never someone else's)."""
         rows = list(self.db.query("select draft from teams_drafts where nonce = ? and user_aad = ?", [nonce, user_aad]))
         return DraftInput.model_validate_json(rows[0]["draft"]) if rows else None
 

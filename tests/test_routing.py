@@ -34,6 +34,16 @@ def test_categories_dsl_and_prefixed_slt_channel(tmp_path):
     assert [str(d) for d in routing.dsl] == ["slack:UDSL"]
 
 
+def test_a_bare_teams_channel_id_is_taken_for_teams_and_drafting_channels_split_by_platform():
+    from bot.routing import drafting_channels
+
+    settings = load_settings(STAFFBOT_DRAFTING_CHANNELS="C0DRAFTS, 19:drafts@thread.tacv2, slack:C0MORE, teams:19:b@thread.skype")
+    assert drafting_channels(settings, "slack") == {"C0DRAFTS", "C0MORE"}
+    assert drafting_channels(settings, "teams") == {"19:drafts@thread.tacv2", "19:b@thread.skype"}
+    with pytest.raises(ConfigError, match="STAFFBOT_DRAFTING_CHANNELS: 'slack:' is not a destination"):
+        drafting_channels(load_settings(STAFFBOT_DRAFTING_CHANNELS="slack:"), "slack")
+
+
 def test_default_list_replaces_the_setting(tmp_path):
     routing = load(tmp_path, 'default = ["C0DEFAULT"]\n', slt_channel="")
     assert [str(d) for d in routing.destinations(Category.OTHER)] == ["slack:C0DEFAULT"]

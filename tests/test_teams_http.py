@@ -561,37 +561,76 @@ def test_a_report_is_stored_even_when_teams_cannot_take_its_confirmation(
     assert services.incidents.all()[0].reference in teams.connector.posts()[-1].text
 
 
-def test_a_risky_new_post_in_a_drafting_channel_gets_one_nudge_whose_button_opens_the_form_privately(
-        tmp_path: Path) -> None:
+@pytest.fixture
+def drafting(tmp_path: Path) -> Iterator[tuple[TeamsHarness, Services]]:
+    """The bot with the staffroom as a drafting channel (and a Slack one, which Teams ignores)."""
     settings = load_settings(
         STAFFBOT_DB=tmp_path / "staffbot.db", STAFFBOT_TEAMS_NO_AUTH=True, MICROSOFT_APP_TENANT_ID=TENANT,
         STAFFBOT_SLT_CHANNEL=f"teams:{CHANNEL}", STAFFBOT_DRAFTING_CHANNELS=f"slack:C0DRAFTS,teams:{STAFF_CHANNEL}",
     )
     services = Services(settings)
-    teams = TeamsHarness(lambda: build_teams_app(services))
-    try:
-        say_hello(teams, TEACHER, "Jane Teacher")
-        draft = "Well done to Jamie Smith in 4B for his medal! Photos of the whole class below"
-        post = teams.activity(channel=STAFF_CHANNEL, text=draft, mention=False)
-        assert teams.post(post)[0] in (200, 201)
-        in_channel = lambda channel: [c for c in teams.connector.calls if c.conversation.startswith(channel)]  # noqa: E731
-        [nudge] = in_channel(STAFF_CHANNEL)
-        assert nudge.conversation == f"{STAFF_CHANNEL};messageid={post['id']}" and nudge.reply_to == post["id"]
-        assert messages.SUGGEST_SECOND_OPINION in nudge.text
-        [button] = nudge.card["actions"]
-        assert button["data"]["staffbot"] == actions.OPEN_SECOND_OPINION and button["data"]["draft"] == draft
+    harness = TeamsHarness(lambda: build_teams_app(services))
+    yield harness, services
+    harness.close()
+    services.close()
 
-        teams.post(post)  # Teams sends the post again
-        teams.post(teams.activity(channel=STAFF_CHANNEL, text=draft, mention=False, reply_to=post["id"]))  # a reply
-        teams.post(teams.activity(channel=CHANNEL, text=draft, mention=False))  # not a drafting channel
-        teams.post(teams.activity(channel=STAFF_CHANNEL, text="Anyone seen the staffroom kettle?", mention=False))
-        assert len(in_channel(STAFF_CHANNEL)) == 1 and not in_channel(CHANNEL)
-        assert services.store.db["questions"].count == 0  # chatter is not a question
 
-        teams.post(teams.activity(channel=STAFF_CHANNEL, value=button["data"], reply_to=nudge.activity_id))
-        form = teams.connector.to(f"a:personal-{TEACHER}")[-1].card
-        [text] = [b for b in form["body"] if b.get("id") == "text"]
-        assert text["value"] == draft
-    finally:
-        teams.close()
-        services.close()
+RISKY_POST = "Well done to Jamie Smith in 4B for his medal! Photos of the whole class below"
+
+
+def posted_in(teams: TeamsHarness, channel: str) -> list:
+    return [c for c in teams.connector.calls if c.conversation.startswith(channel)]
+
+
+def test_a_risky_new_post_in_a_drafting_channel_gets_one_nudge_whose_button_opens_the_form_privately(
+        drafting: tuple[TeamsHarness, Services]) -> None:
+    teams, services = drafting
+    say_hello(teams, TEACHER, "Jane Teacher")
+    post = teams.activity(channel=STAFF_CHANNEL, text=RISKY_POST, mention=False)
+    assert teams.post(post)[0] == 201
+    [nudge] = posted_in(teams, STAFF_CHANNEL)
+    assert nudge.conversation == f"{STAFF_CHANNEL};messageid={post['id']}" and nudge.reply_to == post["id"]
+    assert messages.SUGGEST_SECOND_OPINION in nudge.text
+    [button] = nudge.card["actions"]
+    assert button["data"] == {"staffbot": actions.OPEN_SECOND_OPINION, "value": post["id"]}  # not the post itself
+
+    teams.post(teams.activity(channel=STAFF_CHANNEL, text=RISKY_POST, mention=False, reply_to=post["id"]))  # a reply
+    teams.post(teams.activity(channel=STAFF_CHANNEL, text="Anyone seen the staffroom kettle?", mention=False))
+    assert len(posted_in(teams, STAFF_CHANNEL)) == 1
+
+    teams.post(teams.activity(channel=STAFF_CHANNEL, value=button["data"], reply_to=nudge.activity_id))
+    form = teams.connector.to(f"a:personal-{TEACHER}")[-1].card
+    assert [b["value"] for b in form["body"] if b.get("id") == "text"] == [RISKY_POST]
+    say_hello(teams, HEAD, "Head")
+    teams.post(teams.activity(channel=STAFF_CHANNEL, value=button["data"], user=HEAD, name="Head"))
+    form = teams.connector.to(f"a:personal-{HEAD}")[-1].card  # someone else: the form, not the author's post
+    assert [b.get("value", "") for b in form["body"] if b.get("id") == "text"] == [""]
+
+
+def test_channel_chatter_is_neither_answered_nor_recorded(drafting: tuple[TeamsHarness, Services]) -> None:
+    teams, services = drafting
+    teams.post(teams.activity(channel=CHANNEL, text=RISKY_POST, user="aad-chatty", name="Chatty", mention=False))
+    teams.post(teams.activity(channel=CHANNEL, text="lunch anyone?", user="aad-chatty", name="Chatty", mention=False))
+    assert not teams.connector.calls
+    assert services.store.db["teams_conversations"].count == 0
+    assert services.store.db["questions"].count == 0
+
+
+def test_a_post_is_checked_as_people_see_it_and_a_refused_nudge_is_only_logged(
+        drafting: tuple[TeamsHarness, Services]) -> None:
+    teams, services = drafting
+    post = teams.activity(channel=STAFF_CHANNEL, text="<at>Mr Jones</at> " + RISKY_POST, mention=False)
+    post["entities"] = [{"type": "mention", "mentioned": {"id": "29:jones", "name": "Mr Jones"},
+                         "text": "<at>Mr Jones</at>"}]  # a colleague is mentioned, not the bot
+    teams.connector.fail_next(413)
+    assert teams.post(post)[0] == 201
+    assert not [c for c in posted_in(teams, STAFF_CHANNEL) if messages.INTERNAL_ERROR in c.text]  # not in the thread
+    kept = services.store.db.execute("select draft from teams_drafts where nonce = ?", [post["id"]]).fetchone()[0]
+    assert json.loads(kept)["text"] == "Mr Jones " + RISKY_POST
+
+    html = teams.activity(channel=STAFF_CHANNEL, text="ignored", mention=False)
+    html["attachments"] = [{"contentType": "text/html",
+                            "content": "<p>Well done <b>Jamie Smith</b> in 4B!</p><p>Photos of the class below</p>"}]
+    teams.post(html)
+    kept = services.store.db.execute("select draft from teams_drafts where nonce = ?", [html["id"]]).fetchone()[0]
+    assert json.loads(kept)["text"] == "Well done Jamie Smith in 4B!\nPhotos of the class below"
