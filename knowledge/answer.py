@@ -130,13 +130,16 @@ class KnowledgeBase:
         return [(doc, section, n) for (doc, section), n in counts.items()]
 
     def describe(self) -> list[str]:
-        """Human-readable lines for `staffbot kb`: documents, sections and chunk counts, problems."""
+        """Human-readable lines for `staffbot kb`: documents (with how many passages a topics file
+        describes: without one, staff wording finds far less), sections and chunk counts, problems."""
         lines: list[str] = []
         current = None
         for document, section, count in self.sections():
             if document != current:
-                total = sum(1 for c in self.chunks if c.document == document)
-                lines.append(f"{document} ({total} passages)")
+                own = [c for c in self.chunks if c.document == document]
+                described = sum(1 for c in own if c.topics)
+                note = f"{described} with topics" if described else "no topics file: found by its own wording only"
+                lines.append(f"{document} ({len(own)} passage{'' if len(own) == 1 else 's'}, {note})")
                 current = document
             lines.append(f"  {section}: {count}")
         lines.extend(f"problem: {p}" for p in self.problems)

@@ -115,7 +115,7 @@ def test_sections_and_describe(kb: KnowledgeBase) -> None:
     assert ("social-media-policy.txt", "Personal use › Pupil/Students", 3) in sections
     assert sum(n for _, _, n in sections) == len(kb.chunks)
     lines = kb.describe()
-    assert lines[0].startswith("social-media-policy.txt (")
+    assert lines[0] == f"social-media-policy.txt ({len(kb.chunks)} passages, {sum(bool(c.topics) for c in kb.chunks)} with topics)"
 
 
 def test_search_returns_k_best_first(kb: KnowledgeBase) -> None:
