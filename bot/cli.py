@@ -238,9 +238,25 @@ def ask_batch(path: Path, services: Services) -> None:
 
 @cli.command()
 @policies_option
-def kb(policies: Path | None) -> None:
-    """List the policy documents, their sections and chunk counts (and files that could not be read)."""
-    for line in load_kb(make_services(policies), warn=False).describe():  # problems are listed here
+@click.option("--topics-template", "template_for", metavar="DOCUMENT",
+              help="Print a topics file to fill in for DOCUMENT (a file name in the policies folder).")
+def kb(policies: Path | None, template_for: str | None) -> None:
+    """List the policy documents, their sections and chunk counts (and files that could not be read).
+
+    Example, to start the topics file of a new document:
+
+        staffbot kb --topics-template acceptable-use.docx > data/policies/acceptable-use.topics.toml
+    """
+    from knowledge.topics import template
+
+    knowledge = load_kb(make_services(policies), warn=False)
+    if template_for is not None:
+        if template_for not in {c.document for c in knowledge.chunks}:
+            raise click.BadParameter(f"no loaded document is called {template_for!r} (see `staffbot kb`)",
+                                     param_hint="--topics-template")
+        click.echo(template(template_for, knowledge.chunks), nl=False)
+        return
+    for line in knowledge.describe():  # problems are listed here
         click.echo(line)
 
 

@@ -9,6 +9,7 @@ shown. See data/VOCABULARY.md.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from knowledge.models import Chunk
@@ -53,3 +54,30 @@ def attach_topics(chunks: list[Chunk], path: Path) -> tuple[list[Chunk], list[st
             topics.setdefault(chunk_id, []).extend(item for items in lists for item in items)
     updated = [c.model_copy(update={"topics": tuple(topics[c.id])}) if c.id in topics else c for c in chunks]
     return updated, problems
+
+
+MATCH_WORDS = 6  # a template's match phrase starts this long and grows until only its passage has it
+
+
+def match_phrase(chunk: Chunk, chunks: list[Chunk]) -> str:
+    """The shortest opening of the chunk's text, from MATCH_WORDS words, that no other chunk of
+    its document contains (its whole text when another chunk says the same)."""
+    others = [normalise(c.text) for c in chunks if c.document == chunk.document and c.id != chunk.id]
+    words = chunk.text.split()
+    for size in range(min(MATCH_WORDS, len(words)), len(words) + 1):
+        phrase = " ".join(words[:size])
+        if not any(normalise(phrase) in text for text in others):
+            return phrase
+    return chunk.text
+
+
+def template(document: str, chunks: list[Chunk]) -> str:
+    """A topics file to fill in for `document`: one entry per passage that has no topics yet,
+    each with a match phrase that finds only that passage and its section as a comment."""
+    lines = [f"# Topics for {document}: fill in how staff ask about each passage (see data/VOCABULARY.md)."]
+    for chunk in chunks:
+        if chunk.document == document and not chunk.topics:
+            lines += ["", f"# {chunk.section_path}", "[[passage]]",
+                      f"match = {json.dumps(match_phrase(chunk, chunks), ensure_ascii=False)}",
+                      "topics = []", "questions = []"]
+    return "\n".join(lines) + "\n"

@@ -13,6 +13,7 @@ from handlers.ask import pass_to_owner
 from handlers.models import Actor
 from knowledge import KnowledgeBase
 from knowledge.evaluate import evaluate_qa
+from knowledge.toml import tomllib
 from cli_fixtures import db, run  # noqa: F401 - db is an autouse fixture
 from knowledge_fixtures import POLICIES, SAMPLE_TXT, VOCABULARY, write_docx
 
@@ -31,6 +32,22 @@ def test_kb_lists_each_document_its_sections_and_chunk_counts(capsys):
         *(f"  {section}: {count}" for _, section, count in kb.sections()),
     ]
     assert "  Organisational control › Roles & Responsibilities: " in out
+
+
+def test_kb_writes_a_topics_template_that_loads_for_a_document_without_one(capsys, tmp_path):
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    (folder / "a-policy.txt").write_text(SAMPLE_TXT, encoding="utf-8")
+    status, template, err = run(capsys, "kb", "--policies", str(folder), "--topics-template", "a-policy.txt")
+    assert (status, err) == (0, "")
+    entries = tomllib.loads(template)["passage"]
+    chunks = KnowledgeBase.from_folder(folder).chunks
+    assert len(entries) == len(chunks) and all(c.text.startswith(e["match"]) for e, c in zip(entries, chunks))
+    (folder / "a-policy.topics.toml").write_text(template.replace("topics = []", 'topics = ["x"]'), encoding="utf-8")
+    assert run(capsys, "kb", "--policies", str(folder))[1].splitlines()[0] == "a-policy.txt (7 passages, 7 with topics)"
+    assert run(capsys, "kb", "--policies", str(folder), "--topics-template", "nope.docx") == (
+        2, "", "staffbot: error: Invalid value for --topics-template: no loaded document is called 'nope.docx' "
+               "(see `staffbot kb`)\n")
 
 
 def test_kb_names_unreadable_files_while_the_others_load(capsys, tmp_path):

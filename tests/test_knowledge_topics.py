@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from knowledge import KnowledgeBase, load_folder
+from knowledge.toml import tomllib
 from knowledge_fixtures import POLICY_FILE, VOCABULARY, policy_folder
 
 NEPHEW = "My nephew is in Year 9 here. Can I keep following him on Instagram?"
@@ -47,3 +49,24 @@ def test_malformed_topics_keep_the_document(tmp_path: Path) -> None:
 
 def test_shipped_topics_all_find_their_passage() -> None:
     assert load_folder(POLICY_FILE.parent).problems == []
+
+
+def test_a_template_has_one_entry_per_passage_each_finding_only_its_own(tmp_path: Path) -> None:
+    from knowledge.topics import attach_topics, template
+
+    chunks = load_folder(_folder(tmp_path, None)).chunks
+    filled = template("social-media-policy.txt", chunks).replace("topics = []", 'topics = ["marker"]')
+    entries = tomllib.loads(filled)["passage"]
+    assert len(entries) == len(chunks)
+    path = tmp_path / "t.topics.toml"
+    for n, entry in enumerate(entries):  # each entry alone reaches its own passage only
+        path.write_text(f"[[passage]]\nmatch = {json.dumps(entry['match'])}\ntopics = ['x']\n", encoding="utf-8")
+        updated, problems = attach_topics(chunks, path)
+        assert problems == []
+        reached = {c.text for c in updated if c.topics}
+        assert chunks[n].text in reached
+        assert reached == {chunks[n].text} or entry["match"] == chunks[n].text  # unless another says it all too
+    path.write_text(filled, encoding="utf-8")
+    assert attach_topics(chunks, path)[1] == []
+    described = attach_topics(chunks, path)[0]
+    assert template("social-media-policy.txt", described).count("[[passage]]") == 0  # nothing left to describe
