@@ -59,6 +59,8 @@ COMMANDS = {
 # Followed by text, these pre-fill the form with it (as Slack's "/report TEXT" and "/secondopinion DRAFT").
 PREFILLING = re.compile(r"\s*(?:(/report)|/second\s*opinion|second\s+opinion:)\s+(\S.*)", re.IGNORECASE | re.DOTALL)
 AT_TAG = re.compile(r"</?at\b[^>]*>", re.IGNORECASE)  # Teams wraps a mentioned name in <at>...</at>
+_INVISIBLE = str.maketrans({"\xa0": " ", "\u202f": " ", "\u200b": None, "\u200c": None, "\u200d": None,
+                            "\ufeff": None})
 
 
 def actor_of(activity: Activity) -> Actor:
@@ -129,11 +131,14 @@ def post_text(activity: Activity) -> str:
 
 
 def html_text(html: str) -> str:
-    """The text of a Teams message body (HTML): tags dropped, entities decoded, paragraphs kept."""
+    """The text of a Teams message body (HTML): tags dropped, entities decoded, paragraphs kept;
+    the editor's no-break spaces are spaces and its zero-width characters go (a draft must be
+    printable text)."""
     parser = _TextOf()
     parser.feed(html)
     parser.close()
-    return "\n".join(line.strip() for line in "".join(parser.parts).strip().splitlines()).strip()
+    text = "".join(parser.parts).translate(_INVISIBLE)
+    return "\n".join(line.strip() for line in text.strip().splitlines()).strip()
 
 
 def typed(activity: Activity) -> bool:
@@ -438,28 +443,33 @@ class TeamsBot(ActivityHandler):
     def overhears(self, activity: Activity) -> bool:
         """A channel message the bot is sent only because it may read a team's every message (for
         its drafting channels): no card submission, no mention of the bot, no new post in a
-        drafting channel. Such a message is dropped before anything is recorded."""
-        return (activity.type == ActivityTypes.message and not activity.value and in_channel(activity)
-                and not mentions_bot(activity) and not self.is_draft(activity))
+        drafting channel (or an edit or deletion). Such a message is dropped before anything is
+        recorded."""
+        if not in_channel(activity):
+            return False
+        if activity.type in (ActivityTypes.message_update, ActivityTypes.message_delete):
+            return True  # edits and deletions of channel messages: never handled
+        return (activity.type == ActivityTypes.message and not activity.value and not mentions_bot(activity)
+                and not self.is_draft(activity))
 
     async def suggest_second_opinion(self, turn_context: TurnContext) -> None:
         """A nudge in the thread of a new post in a drafting channel that the reviewer flags (once per
         post). The bot cannot read channel messages back, so the post is kept for its author's click
-        on the nudge (see DRAFT_DAYS); a nudge Teams refuses is logged, never an error in the thread."""
+        on the nudge (see DRAFT_DAYS); a nudge that fails is logged, never an error in the thread."""
         activity = turn_context.activity
         if not self.is_draft(activity):
             return
         channel, text = base_conversation(activity.conversation.id), post_text(activity)
-        suggestion = await asyncio.to_thread(
-            self.services.suggest_second_opinion, channel, activity.id, text, self.drafting)
-        if suggestion is None:
-            return
-        await asyncio.to_thread(self.directory.keep_draft, activity.id, actor_of(activity).user_id,
-                                DraftInput(text=text))
         try:
+            suggestion = await asyncio.to_thread(
+                self.services.suggest_second_opinion, channel, activity.id, text, self.drafting)
+            if suggestion is None:
+                return
+            await asyncio.to_thread(self.directory.keep_draft, activity.id, actor_of(activity).user_id,
+                                    DraftInput(text=text))
             await turn_context.send_activity(message_activity(cards.reply_card(suggestion)))
-        except SEND_ERRORS as exc:
-            log.warning("could not nudge in drafting channel %s: %r", channel, exc)
+        except Exception:  # a courtesy to someone who did not ask: a failure is logged, not shown
+            log.exception("could not nudge in drafting channel %s", channel)
 
     async def open_nudged_post(self, turn_context: TurnContext, actor: Actor, data: dict) -> None:
         """The nudge's button: the form with the post it was about, if the author pressed it."""

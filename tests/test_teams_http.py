@@ -596,6 +596,14 @@ def test_a_risky_new_post_in_a_drafting_channel_gets_one_nudge_whose_button_open
 
     teams.post(teams.activity(channel=STAFF_CHANNEL, text=RISKY_POST, mention=False, reply_to=post["id"]))  # a reply
     teams.post(teams.activity(channel=STAFF_CHANNEL, text="Anyone seen the staffroom kettle?", mention=False))
+    restarted = Services(services.settings)
+    again = TeamsHarness(lambda: build_teams_app(restarted))
+    try:
+        assert again.post(post)[0] == 201  # Teams sends the post again, to a restarted bot
+        assert not again.connector.calls
+    finally:
+        again.close()
+        restarted.close()
     assert len(posted_in(teams, STAFF_CHANNEL)) == 1
 
     teams.post(teams.activity(channel=STAFF_CHANNEL, value=button["data"], reply_to=nudge.activity_id))
@@ -611,6 +619,7 @@ def test_channel_chatter_is_neither_answered_nor_recorded(drafting: tuple[TeamsH
     teams, services = drafting
     teams.post(teams.activity(channel=CHANNEL, text=RISKY_POST, user="aad-chatty", name="Chatty", mention=False))
     teams.post(teams.activity(channel=CHANNEL, text="lunch anyone?", user="aad-chatty", name="Chatty", mention=False))
+    teams.post(teams.activity(channel=CHANNEL, kind="messageUpdate", user="aad-chatty", name="Chatty"))
     assert not teams.connector.calls
     assert services.store.db["teams_conversations"].count == 0
     assert services.store.db["questions"].count == 0
@@ -630,7 +639,7 @@ def test_a_post_is_checked_as_people_see_it_and_a_refused_nudge_is_only_logged(
 
     html = teams.activity(channel=STAFF_CHANNEL, text="ignored", mention=False)
     html["attachments"] = [{"contentType": "text/html",
-                            "content": "<p>Well done <b>Jamie Smith</b> in 4B!</p><p>Photos of the class below</p>"}]
+                            "content": "<p>Well done&nbsp;<b>Jamie Smith</b> in 4B!\u200b</p><p>Photos of the class below</p>"}]
     teams.post(html)
     kept = services.store.db.execute("select draft from teams_drafts where nonce = ?", [html["id"]]).fetchone()[0]
     assert json.loads(kept)["text"] == "Well done Jamie Smith in 4B!\nPhotos of the class below"
