@@ -239,13 +239,15 @@ def ask_batch(path: Path, services: Services) -> None:
 @cli.command()
 @policies_option
 @click.option("--topics-template", "template_for", metavar="DOCUMENT",
-              help="Print a topics file to fill in for DOCUMENT (a file name in the policies folder).")
+              help="Print topics entries to fill in for DOCUMENT's passages that have none "
+                   "(DOCUMENT: a file name in the policies folder).")
 def kb(policies: Path | None, template_for: str | None) -> None:
     """List the policy documents, their sections and chunk counts (and files that could not be read).
 
-    Example, to start the topics file of a new document:
+    Example, to add an entry to a document's topics file (created if there is none) for each
+    passage it does not describe yet (">>" appends: ">" would empty the file before it is read):
 
-        staffbot kb --topics-template acceptable-use.docx > data/policies/acceptable-use.topics.toml
+        staffbot kb --topics-template acceptable-use.docx >> data/policies/acceptable-use.topics.toml
     """
     from knowledge.topics import template
 

@@ -138,7 +138,7 @@ class KnowledgeBase:
             if document != current:
                 own = [c for c in self.chunks if c.document == document]
                 described = sum(1 for c in own if c.topics)
-                note = f"{described} with topics" if described else "no topics file: found by its own wording only"
+                note = f"{described} with topics" if described else "no topics: found by its own wording only"
                 lines.append(f"{document} ({len(own)} passage{'' if len(own) == 1 else 's'}, {note})")
                 current = document
             lines.append(f"  {section}: {count}")

@@ -73,11 +73,12 @@ def match_phrase(chunk: Chunk, chunks: list[Chunk]) -> str:
 
 def template(document: str, chunks: list[Chunk]) -> str:
     """A topics file to fill in for `document`: one entry per passage that has no topics yet,
-    each with a match phrase that finds only that passage and its section as a comment."""
+    each with a match phrase that finds only that passage and its section as a comment (so it
+    can also be appended to a topics file that describes some passages already)."""
     lines = [f"# Topics for {document}: fill in how staff ask about each passage (see data/VOCABULARY.md)."]
     for chunk in chunks:
         if chunk.document == document and not chunk.topics:
-            lines += ["", f"# {chunk.section_path}", "[[passage]]",
-                      f"match = {json.dumps(match_phrase(chunk, chunks), ensure_ascii=False)}",
-                      "topics = []", "questions = []"]
+            heading = "".join(ch for ch in " ".join(chunk.section_path.split()) if ch.isprintable())
+            match = json.dumps(match_phrase(chunk, chunks), ensure_ascii=False).replace("\x7f", "\\u007f")
+            lines += ["", f"# {heading}", "[[passage]]", f"match = {match}", "topics = []", "questions = []"]
     return "\n".join(lines) + "\n"

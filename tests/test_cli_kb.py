@@ -63,8 +63,8 @@ def test_kb_names_unreadable_files_while_the_others_load(capsys, tmp_path):
     lines = out.splitlines()
     assert lines == KnowledgeBase.from_folder(folder).describe()
     documents = [line for line in lines if not line.startswith((" ", "problem: "))]
-    assert documents == ["a-policy.txt (7 passages, no topics file: found by its own wording only)",
-                         "images.docx (4 passages, no topics file: found by its own wording only)"]
+    assert documents == ["a-policy.txt (7 passages, no topics: found by its own wording only)",
+                         "images.docx (4 passages, no topics: found by its own wording only)"]
     problems = [line for line in lines if line.startswith("problem: ")]
     assert [p.split(":")[1].strip() for p in problems] == ["broken.docx", "minutes.xlsx", "scan.pdf"]
     assert "could not be read" in problems[0] and "not a supported type" in problems[1]
@@ -89,7 +89,7 @@ def test_kb_without_any_readable_policy_is_one_line_naming_the_folder(capsys, tm
 def test_the_policies_setting_is_read_from_the_environment(capsys, monkeypatch, tmp_path):
     (tmp_path / "p.md").write_text("# Guide\n\nIntro paragraph for the guide.\n", encoding="utf-8")
     monkeypatch.setenv("STAFFBOT_POLICIES", str(tmp_path))
-    assert run(capsys, "kb")[1].splitlines()[0] == "p.md (1 passage, no topics file: found by its own wording only)"
+    assert run(capsys, "kb")[1].splitlines()[0] == "p.md (1 passage, no topics: found by its own wording only)"
 
 
 # -- unanswered ------------------------------------------------------------------------------------

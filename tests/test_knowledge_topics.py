@@ -70,3 +70,13 @@ def test_a_template_has_one_entry_per_passage_each_finding_only_its_own(tmp_path
     assert attach_topics(chunks, path)[1] == []
     described = attach_topics(chunks, path)[0]
     assert template("social-media-policy.txt", described).count("[[passage]]") == 0  # nothing left to describe
+
+
+def test_a_template_stays_valid_toml_whatever_the_heading_and_text_hold() -> None:
+    from knowledge.models import Chunk
+    from knowledge.topics import template
+
+    chunk = Chunk(id="p.docx:1", document="p.docx", section=("Use of\nimages\x0b",), line_start=1, line_end=1,
+                  text='Say "no" \\ C:\\x \x7f')  # five words: the whole text is the match
+    [entry] = tomllib.loads(template("p.docx", [chunk]))["passage"]
+    assert entry["match"] == chunk.text
