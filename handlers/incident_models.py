@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from handlers.models import Actor, Reply
+from handlers.models import Actor, Reply, unreadable
 
 MAX_NARRATIVE_CHARS = 3000
 MAX_SHORT_CHARS = 300
@@ -74,7 +74,7 @@ STATUS_LABELS: dict[str, str] = {
 def _clean(text: str) -> str:
     """Strip, and refuse control characters other than line breaks and tabs."""
     text = text.strip()
-    if any(not ch.isprintable() and ch not in "\n\r\t" for ch in text):
+    if unreadable(text):
         raise ValueError("This contains characters I can't store; please type it as plain text.")
     return text
 

@@ -7,6 +7,7 @@ can never smuggle in a mention or a disguised link.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -15,6 +16,13 @@ Platform = Literal["console", "slack", "teams"]
 
 MAX_QUESTION_CHARS = 1000
 
+
+
+def unreadable(text: str) -> bool:
+    """Whether `text` holds what is not text: control characters other than line breaks and tabs,
+    or lone surrogates. Emoji joiners and variation selectors (in family and flag emoji), no-break
+    spaces and characters newer than Python's Unicode tables are text."""
+    return any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in "\n\r\t" for ch in text)
 
 class Actor(BaseModel):
     """Who is speaking: a user id on one platform (Slack user id, Teams AAD object id)."""
@@ -60,8 +68,7 @@ class Question(BaseModel):
             raise ValueError(
                 f"That question is {len(text):,} characters long; please keep it under {MAX_QUESTION_CHARS:,}."
             )
-        printable = sum(ch.isprintable() for ch in text)
-        if printable < len(text) or not any(ch.isalpha() for ch in text):
+        if unreadable(text) or not any(ch.isalpha() for ch in text):
             raise ValueError("That doesn't look like a question I can read: please type it in plain words.")
         return text
 

@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict
 
 from handlers import actions, messages
 from handlers.incident_models import Event, Notice, NotStored, SltCheck
-from handlers.models import Actor, Button, Fact, Passage, Reply
+from handlers.models import Actor, Button, Fact, Passage, Reply, unreadable
 from handlers.report import Submission, age, stamp, utcnow, who
 from knowledge.review import DraftInput, Finding, Review
 from knowledge.review.evaluate import DraftReviewer
@@ -135,7 +135,7 @@ def draft_error(draft: DraftInput) -> str | None:
         return messages.DRAFT_EMPTY
     if len(text) > MAX_DRAFT_CHARS:
         return f"That draft is {len(text):,} characters; please keep it to {MAX_DRAFT_CHARS:,}."
-    if any(not ch.isprintable() and ch not in "\n\r\t" for ch in text):
+    if unreadable(text):
         return messages.DRAFT_UNREADABLE
     return None
 

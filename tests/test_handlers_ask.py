@@ -157,3 +157,9 @@ def test_document_titles_are_readable():
     assert document_title("social-media-policy.txt") == "Social media policy"
     assert document_title("Acceptable_Use.docx") == "Acceptable Use"
     assert document_title(".pdf") == ".pdf"
+
+
+def test_a_question_with_emoji_sequences_is_read(kb, log):
+    text = "Can we post a 🏳️‍🌈 for Pride month on the school insta? 👨‍👩‍👧"
+    assert question(text).text == text  # joiners and variation selectors are text, not junk
+    assert ask(question(text), kb, log).kind == "answer"

@@ -43,6 +43,11 @@ def test_what_happened_is_required_and_bounded(text, message):
     assert message in errors(category="other", what_happened=text)["what_happened"]
 
 
+def test_what_happened_may_hold_emoji_sequences_and_no_break_spaces():
+    text = "A parent posted 👨‍👩‍👧 and 🏳️‍🌈 under our post,\xa0then deleted it"
+    assert ReportForm(category="other", what_happened=text).what_happened == text
+
+
 def test_what_happened_of_exactly_3000_characters_is_kept_in_full():
     assert len(ReportForm(category="other", what_happened="y" * 3000).what_happened) == 3000
 

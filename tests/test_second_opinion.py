@@ -112,6 +112,12 @@ def test_bad_drafts_get_a_specific_error_and_nothing_is_stored(services, book, r
     assert services.store.db["review_requests"].count == 0 and not jobs(services)
 
 
+@pytest.mark.parametrize("text", ["Our family fun day 👨‍👩‍👧 was brilliant!", "Happy Pride month 🏳️‍🌈",
+                                  "Copied from Word:\xa0a no-break space", "A brand-new emoji \U0001FACE"])
+def test_emoji_sequences_and_no_break_spaces_are_text(reviewer, text):
+    assert check_draft(REQUESTER, DraftInput(text=text), reviewer).text != messages.DRAFT_UNREADABLE
+
+
 def test_the_request_its_audit_row_and_the_slt_post_are_stored_together(services, book, reviewer):
     submission = request_second_opinion(REQUESTER, RISKY, "slack:view:V1", reviewer, book)
     year = datetime.now().year
