@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import csv
 import getpass
+import os
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TextIO
 
 import click
@@ -22,7 +24,7 @@ from handlers.report import age, urgency
 
 from bot.config import load_settings
 from bot.incidents import IncidentDB
-from bot.store import Store
+from bot.store import PRIVATE_MODE, Store, is_database
 
 
 EXPORT_COLUMNS = [
@@ -106,10 +108,31 @@ def _record(i: Incident) -> list[tuple[str, str]]:
 
 @incidents.command()
 @click.option("--csv", "as_csv", is_flag=True, required=True, help="CSV: one row per audit event.")
-@click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="File (default stdout).")
-def export(as_csv: bool, output: TextIO) -> None:
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True), default="-",
+              help="File (default stdout), created readable by its owner only.")
+def export(as_csv: bool, output: Path) -> None:
     """Every incident with its chronology as CSV (audited as exported)."""
+    settings = load_settings()
+    if str(output) != "-" and is_database(output, settings.db_path):
+        raise click.BadParameter(f"{output} is the incident database itself: choose another file",
+                                 param_hint="--output")
     db = book()
+    with click.open_file("-", "w") if str(output) == "-" else private_file(output) as out:
+        _write_export(db, out)
+
+
+def private_file(path: Path) -> TextIO:
+    """`path` opened for writing, created (or cut back) readable by its owner only: the export
+    holds every safeguarding record."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_MODE)
+        os.chmod(fd, PRIVATE_MODE)  # an older export may have been readable by others
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {path}: {exc.strerror}") from None
+    return os.fdopen(fd, "w", encoding="utf-8", newline="")
+
+
+def _write_export(db: IncidentDB, output: TextIO) -> None:
     writer = csv.DictWriter(output, fieldnames=EXPORT_COLUMNS)
     writer.writeheader()
     rows = db.all()

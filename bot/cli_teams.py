@@ -8,6 +8,7 @@ import click
 
 from bot.config import load_settings
 from bot.services import Services
+from bot.store import is_database
 
 
 def run_teams(host: str, port: int) -> None:
@@ -80,8 +81,11 @@ def teams_package(out: Path, website: str) -> None:
 
     if not website.startswith("https://"):
         raise click.BadParameter("must start with https://", param_hint="--website")
+    settings = load_settings()
+    if is_database(out, settings.db_path):
+        raise click.BadParameter(f"{out} is the bot's database: choose another file", param_hint="--out")
     try:
-        written = write_package(load_settings(), out, website)
+        written = write_package(settings, out, website)
     except OSError as exc:
         raise click.ClickException(f"cannot write {out}: {exc.strerror}") from None
     click.echo(f"Wrote {written}: upload it in Teams (Apps > Manage your apps > Upload an app).")

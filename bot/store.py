@@ -27,6 +27,13 @@ class StoreError(Exception):
     """The database could not be opened or written; nothing was stored."""
 
 
+def is_database(path: Path | str, database: Path | str) -> bool:
+    """Whether `path` is the database file or one of SQLite's files beside it (-wal, -shm,
+    -journal): an output written there would destroy the records."""
+    target, db = Path(path).expanduser().resolve(), Path(database).expanduser().resolve()
+    return target in {db, *(db.with_name(db.name + suffix) for suffix in ("-wal", "-shm", "-journal"))}
+
+
 class Store:
     """A SQLite database file with per-thread connections and named migration sets."""
 

@@ -91,10 +91,24 @@ def test_export_rows_follow_the_audit_chronology_with_who_and_when(env):
     assert rows[2]["event_actor"] == f"cli:{getpass.getuser()}"
 
 
-def test_export_to_a_file(env, tmp_path):
+def test_export_to_a_file_readable_by_its_owner_only(env, tmp_path):
     out = tmp_path / "incidents.csv"
+    out.write_text("an older export", encoding="utf-8")
+    out.chmod(0o644)
     assert CliRunner().invoke(cli, ["incidents", "export", "--csv", "-o", str(out)]).exit_code == 0
     assert out.read_text(encoding="utf-8").startswith("reference,created_at,category,")
+    assert out.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("suffix", ["", "-wal"])
+def test_export_refuses_to_write_over_the_database(env, tmp_path, capsys, suffix):
+    services, resolved, open_ref = env
+    database = tmp_path / f"cli.db{suffix}"
+    before = database.read_bytes() if database.exists() else None
+    assert main(["incidents", "export", "--csv", "-o", str(database)]) == 2
+    assert "is the incident database itself" in capsys.readouterr().err
+    assert (database.read_bytes() if database.exists() else None) == before
+    assert {i.reference for i in services.incidents.all()} == {resolved, open_ref}
 
 
 def test_reading_records_needs_no_routing_settings(env, monkeypatch, tmp_path, capsys):

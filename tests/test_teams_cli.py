@@ -95,6 +95,16 @@ def test_package_asks_to_read_channel_messages_only_with_teams_drafting_channels
         {"name": "ChannelMessage.Read.Group", "type": "Application"}]
 
 
+def test_package_refuses_to_write_over_the_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("MICROSOFT_APP_ID", "app")
+    monkeypatch.setenv("STAFFBOT_DB", str(tmp_path / "bot.db"))
+    Store(tmp_path / "bot.db").db["kept"].insert({"x": 1})
+    assert main(["teams-package", "--out", str(tmp_path / "bot.db")]) == 2
+    assert "is the bot's database" in capsys.readouterr().err
+    assert list(Store(tmp_path / "bot.db").db["kept"].rows) == [{"x": 1}]
+
+
 def test_package_rejects_a_non_https_website(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("MICROSOFT_APP_ID", "app")
