@@ -152,6 +152,13 @@ class Console:
             return None
         return line.strip()
 
+    def read_text(self, prompt: str, missing: str) -> str | None:
+        """A required answer, asked again while it is blank (a blank line must not end the form:
+        the person's next line, often the confidential note itself, would be taken as a question)."""
+        while (answer := self.read(prompt)) is not None and not answer:
+            print(missing.format(prompt="type it, or /cancel"), file=self.stdout)
+        return answer
+
     def report(self, prefill: str | None = None) -> None:
         """Ask the report questions one by one, re-asking with the specific error.
 
@@ -199,7 +206,7 @@ class Console:
         def press(reference: str) -> None:
             text = None
             if action in report.TEXT_ACTIONS:
-                text = self.read(messages.INCIDENT_PROMPTS[action])
+                text = self.read_text(messages.INCIDENT_PROMPTS[action], messages.INCIDENT_TEXT_MISSING)
                 if text is None:
                     return
             outcome = report.act(self.actor, reference, action, self.services.incidents, self.services.roster, text)
@@ -290,7 +297,7 @@ class Console:
         def press(reference: str) -> None:
             comment = None
             if action in second_opinion.COMMENT_REQUIRED:
-                comment = self.read(messages.REVIEW_COMMENT_PROMPTS[action])
+                comment = self.read_text(messages.REVIEW_COMMENT_PROMPTS[action], messages.REVIEW_COMMENT_MISSING)
                 if comment is None:
                     return
             book, roster = self.services.reviews, self.services.roster

@@ -67,3 +67,10 @@ def test_cancel_stores_nothing(services):
 
 def test_incidents_queue_is_for_slt(services):
     assert messages.INCIDENT_SLT_ONLY in run(services, "/incidents\n")
+
+
+def test_a_blank_line_at_an_slt_prompt_asks_again_so_the_note_is_never_taken_for_a_question(services):
+    output = run(services, REPORT + "/1\n/1\n/6\n\nDisclosure passed to the DSL\n", slt=True)
+    assert messages.INCIDENT_TEXT_MISSING.format(prompt="type it, or /cancel") in output
+    assert services.incidents.reported_by(ME)[0].outcome == "Disclosure passed to the DSL"
+    assert services.store.db["questions"].count == 0
