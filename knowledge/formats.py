@@ -8,7 +8,9 @@ imported lazily so answering a question from a .txt policy stays fast to start.
 
 from __future__ import annotations
 
+import codecs
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -192,12 +194,20 @@ def parse_pdf(path: Path) -> list[Block]:
 
 
 def _read_text(path: Path) -> str:
-    """File text as UTF-8 (with or without BOM), falling back to Windows-1252."""
+    """File text as UTF-8 (with or without BOM), UTF-16 with its BOM (Notepad's "Unicode"), or
+    else Windows-1252; raises ValueError for what is not text at all (a NUL or another control
+    character), so the file is named as unreadable rather than indexed as noise."""
     data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text = data.decode("utf-16")
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = data.decode("cp1252", errors="replace")
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f" for ch in text):
+        raise ValueError("not a text file: it holds control characters")
+    return text
 
 
 PARSERS: dict[str, Callable[[Path], list[Block]]] = {

@@ -137,3 +137,21 @@ def test_corrupt_files_are_named_and_others_still_load(tmp_path: Path) -> None:
     for name in ("broken.docx", "broken.pdf", "notes.xlsx", "blank.txt"):
         assert name in problems
     assert "not a supported type" in next(p for p in library.problems if p.startswith("notes.xlsx"))
+
+
+def test_text_files_are_read_in_the_encodings_schools_save_them_in_and_binary_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "notepad-unicode.txt").write_bytes(SAMPLE_TXT.encode("utf-16"))
+    (tmp_path / "windows.txt").write_bytes("Café rules\n\nStaff may not post “learner” photos.\n".encode("cp1252"))
+    (tmp_path / "renamed-image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    library = load_folder(tmp_path)
+    assert library.documents == ["notepad-unicode.txt", "windows.txt"]
+    assert [c.text for c in library.chunks if c.document == "notepad-unicode.txt"] == [
+        c.text for c in load_folder(_single(tmp_path / "utf8", SAMPLE_TXT)).chunks]
+    assert any("“learner”" in c.text for c in library.chunks if c.document == "windows.txt")
+    assert library.problems == ["renamed-image.txt: could not be read (not a text file: it holds control characters)"]
+
+
+def _single(folder: Path, text: str) -> Path:
+    folder.mkdir()
+    (folder / "p.txt").write_text(text, encoding="utf-8")
+    return folder
