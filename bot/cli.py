@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from handlers.models import Actor, Question, first_error
 
@@ -62,6 +62,8 @@ class LazyGroup(click.Group):
             return command
         return super().get_command(ctx, cmd_name)
 
+
+MAX_LISTED = 1_000_000  # beyond any log; also keeps the number within SQLite's integers
 
 policies_option = click.option(
     "--policies",
@@ -263,7 +265,8 @@ def kb(policies: Path | None, template_for: str | None) -> None:
 
 
 @cli.command()
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1), help="How many, newest first.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1, max=MAX_LISTED),
+              help="How many, newest first.")
 def unanswered(limit: int) -> None:
     """Questions the policy did not cover, for the policy owner."""
     rows = make_services().questions.unanswered(limit)
@@ -280,27 +283,35 @@ class QAItem(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
 
     question: str = Field(min_length=1)
-    in_scope: bool = True
+    in_scope: bool
     expected: list[str] = []
+
+    @model_validator(mode="after")
+    def _scored(self) -> QAItem:
+        if self.in_scope and not any(phrase.strip() for phrase in self.expected):
+            raise ValueError("an in-scope question needs its expected phrases (a hit is a passage holding one)")
+        return self
 
 
 def load_eval_items(path: Path, shape: type[BaseModel]) -> list[dict[str, Any]]:
     """The items of a JSON eval file, each checked against `shape`; a bad one is named with its number."""
     try:
-        items = json.loads(path.read_text(encoding="utf-8"))
+        items = json.loads(path.read_text(encoding="utf-8-sig"))
     except OSError as exc:
         raise click.ClickException(f"cannot read {path}: {exc.strerror}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise click.ClickException(f"cannot read {path}: not JSON text ({exc})") from None
+    except RecursionError:
+        raise click.ClickException(f"cannot read {path}: nested too deeply to be an eval file") from None
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise click.ClickException(f"{path} must hold a JSON list of objects")
     for number, item in enumerate(items, 1):
         try:
             shape.model_validate(item)
         except ValidationError as exc:
-            error = exc.errors()[0]
-            where = ".".join(str(part) for part in error["loc"])
-            raise click.ClickException(f"{path}: item {number}: {where}: {error['msg']}") from None
+            loc = ".".join(str(part) for part in exc.errors()[0]["loc"])
+            where = f"{loc}: " if loc else ""  # a check of the whole item has no field
+            raise click.ClickException(f"{path}: item {number}: {where}{first_error(exc)}") from None
     return items
 
 

@@ -76,9 +76,9 @@ def list_incidents(show_all: bool) -> None:
 def show(reference: str) -> None:
     """The full record of one incident and its audit chronology (audited as viewed)."""
     db = book()
-    incident = db.get(reference)
+    incident = db.get(reference) if reference.isascii() else None  # references are INC-YYYY-NNNN
     if incident is None:
-        raise click.ClickException(f"no incident {reference.strip()!r}: see `staffbot incidents list --all`")
+        raise click.ClickException(f"no incident {ascii(reference.strip())}: see `staffbot incidents list --all`")
     db.log_system(incident.reference, "viewed", cli_actor())
     for label, value in _record(incident):
         click.echo(f"{label + ':':<18}{value}")

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from handlers.second_opinion import draft_error, findings_reply
 from knowledge.review import DraftInput, Review
 from knowledge.review.evaluate import DraftReviewer, evaluate_drafts
+from knowledge.review.models import Reason
 
 from bot.cli import batch_lines, finish_batch, load_eval_items
 from bot.config import load_settings
@@ -51,7 +52,7 @@ class EvalItem(BaseModel):
 
     text: str
     risky: bool
-    reasons: list[str] = []
+    reasons: list[Reason] = []
     target: str | None = None
     contains_learner_images: bool | None = None
     permission_checked: bool | None = None

@@ -111,8 +111,9 @@ def test_unanswered_lists_what_people_asked_that_the_policy_missed_newest_first(
     assert run(capsys, "unanswered")[1].splitlines()[1].endswith(f"{OFF_TOPIC[0]} [passed to owner]")
 
 
-def test_unanswered_refuses_a_limit_below_one(capsys):
-    status, out, err = run(capsys, "unanswered", "--limit", "0")
+@pytest.mark.parametrize("limit", ["0", "99999999999999999999999"])
+def test_unanswered_refuses_a_limit_out_of_range(capsys, limit):
+    status, out, err = run(capsys, "unanswered", "--limit", limit)
     assert (status, out) == (2, "") and err.startswith("staffbot: error: Invalid value for '--limit'")
 
 
@@ -141,7 +142,7 @@ def test_eval_prints_the_scores_of_the_shipped_knowledge_base(capsys, tmp_path):
 def test_eval_with_another_policies_folder(capsys, tmp_path):
     (tmp_path / "p.txt").write_text(SAMPLE_TXT, encoding="utf-8")
     path = tmp_path / "qa.json"
-    path.write_text(json.dumps([{"question": "who approves account creation", "expected": ["approve account"]}]))
+    path.write_text(json.dumps([{"question": "who approves account creation", "in_scope": True, "expected": ["approve account"]}]))
     status, out, _ = run(capsys, "eval", "--policies", str(tmp_path), str(path))
     assert status == 0 and "  top-1 hit rate:        1.00" in out
 
@@ -154,9 +155,13 @@ def test_eval_with_another_policies_folder(capsys, tmp_path):
         (b"\xff\xfe[]", "cannot read {path}: not JSON text"),
         (b'{"question": "x"}', "{path} must hold a JSON list of objects"),
         (b'[{"id": "a"}]', "{path}: item 1: question: Field required"),
+        (b'[{"question": "q"}]', "{path}: item 1: in_scope: Field required"),
+        (b'[{"question": "q", "in_scope": true, "expected": [" "]}]',
+         "{path}: item 1: an in-scope question needs its expected phrases (a hit is a passage holding one)"),
+        (b"[" * 100_000, "cannot read {path}: nested too deeply to be an eval file"),
         (b'[{"question": ""}]', "{path}: item 1: question: String should have at least 1 character"),
-        (b'[{"question": "q"}, {"question": "q", "in_scope": "maybe"}]', "{path}: item 2: in_scope: Input should be a valid boolean"),
-        (b'[{"question": "q", "expected": "abc"}]', "{path}: item 1: expected: Input should be a valid list"),
+        (b'[{"question": "q", "in_scope": false}, {"question": "q", "in_scope": "maybe"}]', "{path}: item 2: in_scope: Input should be a valid boolean"),
+        (b'[{"question": "q", "in_scope": true, "expected": "abc"}]', "{path}: item 1: expected: Input should be a valid list"),
     ],
 )
 def test_eval_refuses_a_malformed_file_in_one_line(capsys, tmp_path, content, message):

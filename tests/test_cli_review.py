@@ -119,6 +119,9 @@ def test_eval_drafts_names_the_bad_item(tmp_path):
     bad.write_text(json.dumps([{"text": "fine", "risky": False}, {"text": "x", "risky": "yes"}]), encoding="utf-8")
     result = run("eval-drafts", str(bad))
     assert result.exit_code == 1 and f"{bad}: item 2: risky: Input should be a valid boolean" in result.output
+    bad.write_text(json.dumps([{"text": "x", "risky": True, "reasons": ["made_up_reason"]}]), encoding="utf-8")
+    result = run("eval-drafts", str(bad))
+    assert result.exit_code == 1 and f"{bad}: item 1: reasons.0: Input should be " in result.output
 
 
 def test_main_turns_errors_into_one_stderr_line(capsys, tmp_path):

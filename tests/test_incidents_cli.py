@@ -57,6 +57,8 @@ def test_show_of_an_unknown_reference_is_a_clear_error(env, capsys):
     assert "no incident 'INC-2020-0001'" in result.output
     assert main(["incidents", "show", "nope"]) == 1
     assert capsys.readouterr().err.startswith("staffbot: error: no incident 'nope'")
+    assert main(["incidents", "show", "INC-\udcff"]) == 1  # a byte that is not UTF-8 on the command line
+    assert capsys.readouterr().err.startswith("staffbot: error: no incident 'INC-\\udcff'")
 
 
 def test_export_csv_has_every_event_neutralises_formulas_and_is_audited(env):
