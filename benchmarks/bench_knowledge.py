@@ -21,7 +21,6 @@ sys.path.insert(0, str(ROOT))
 from knowledge import KnowledgeBase  # noqa: E402
 
 POLICIES = ROOT / "data" / "policies"
-VOCABULARY = ROOT / "data" / "vocabulary.toml"
 QUESTIONS = ROOT / "data" / "eval" / "qa_dev.json"
 TARGETS_MS = {"shipped policy": 1.0, "synthetic 10k chunks": 20.0}
 SYNTHETIC_CHUNKS = 10_000
@@ -48,7 +47,7 @@ def write_synthetic(folder: Path, chunks: int, seed: int = 7) -> None:
 def measure(name: str, folder: Path, questions: list[str]) -> dict[str, float | str]:
     tracemalloc.start()
     started = time.perf_counter()
-    kb = KnowledgeBase.from_folder(folder, vocabulary_path=VOCABULARY)
+    kb = KnowledgeBase.from_folder(folder)
     build_ms = (time.perf_counter() - started) * 1000
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()

@@ -27,7 +27,8 @@ IdList = Annotated[list[str], NoDecode]
 class Settings(BaseSettings):
     """Every setting the bot reads. Environment variable names are given by `alias`."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    # An empty variable (STAFFBOT_POLICIES=) means the default, never "the current directory".
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True, env_ignore_empty=True)
 
     db_path: Path = Field(paths.DATA / "staffbot.db", alias="STAFFBOT_DB")
     policies_dir: Path = Field(paths.POLICIES, alias="STAFFBOT_POLICIES")
@@ -57,6 +58,12 @@ class Settings(BaseSettings):
 
     _split = field_validator("slt_users", "drafting_channels", "teams_slt_users", mode="before")(_split_ids)
 
+    @field_validator("db_path", "policies_dir", "vocabulary_path", "review_rules_dir", "do_not_publish_path",
+                     "routing_path")
+    @classmethod
+    def _home(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None  # "~/staffbot.db" as written in a .env file
+
     @field_validator("slack_api_url")
     @classmethod
     def _url(cls, value: str) -> str:
@@ -76,6 +83,8 @@ def load_settings(**overrides: object) -> Settings:
     """Read settings, turning a validation error into one line that names the variable."""
     try:
         return Settings(**overrides)
+    except UnicodeDecodeError:
+        raise ConfigError(".env is not UTF-8 text: save it as UTF-8") from None
     except ValidationError as exc:
         error = exc.errors()[0]
         name = str(error["loc"][0]) if error["loc"] else "settings"

@@ -117,15 +117,20 @@ def unless_unconfigured(task: Callable[[], object]) -> Callable[[], None]:
 
 
 def load_knowledge(settings: Settings) -> KnowledgeBase:
-    """Build the knowledge base, failing with one clear line when no policy could be read."""
+    """Build the knowledge base, failing with one clear line naming the setting at fault."""
     from knowledge import KnowledgeBase
+    from knowledge.vocabulary import Vocabulary
 
-    vocabulary = settings.vocabulary_path if settings.vocabulary_path.exists() else None
     try:
-        kb = KnowledgeBase.from_folder(settings.policies_dir, vocabulary_path=vocabulary)
+        vocabulary = Vocabulary.load(settings.vocabulary_path)
+    except OSError as exc:
+        raise ConfigError(f"STAFFBOT_VOCABULARY: cannot read {settings.vocabulary_path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise ConfigError(f"STAFFBOT_VOCABULARY: {exc}") from None
+    try:
+        return KnowledgeBase.from_folder(settings.policies_dir, vocabulary)
     except (OSError, ValueError) as exc:
         raise ConfigError(f"STAFFBOT_POLICIES: {exc}") from exc
-    return kb
 
 
 def load_reviewer(settings: Settings, cite: Cite | None = None) -> Reviewer:

@@ -45,13 +45,13 @@ class KnowledgeBase:
         self.index = Index(self.chunks, self.vocabulary)
 
     @classmethod
-    def from_folder(cls, path: Path | str, vocabulary_path: Path | str | None = None) -> KnowledgeBase:
-        """Load every policy in `path`; raises ValueError when no document could be read."""
+    def from_folder(cls, path: Path | str, vocabulary: Vocabulary | None = None) -> KnowledgeBase:
+        """Load every policy in `path` (with the shipped vocabulary unless one is given); raises
+        ValueError when no document could be read."""
         library: Library = load_folder(path)
         if not library.chunks:
             detail = "; ".join(library.problems) or "no text found"
             raise ValueError(f"no policy could be loaded from {path}: {detail}")
-        vocabulary = Vocabulary.load(vocabulary_path) if vocabulary_path is not None else None
         return cls(library.chunks, vocabulary, library.problems)
 
     def search(self, question: str, k: int = MAX_MATCHES) -> list[Match]:

@@ -11,7 +11,7 @@ import pytest
 from bot.config import Settings, load_settings
 from bot.services import Services
 from knowledge import KnowledgeBase
-from knowledge_fixtures import POLICIES, VOCABULARY
+from knowledge_fixtures import POLICIES
 
 ENV_PREFIXES = ("STAFFBOT_", "SLACK_", "MICROSOFT_")
 
@@ -40,4 +40,4 @@ def services(settings: Settings) -> Iterator[Services]:
 @pytest.fixture(scope="session")
 def kb() -> KnowledgeBase:
     """The shipped policy and vocabulary, built once: answering questions does not change it."""
-    return KnowledgeBase.from_folder(POLICIES, vocabulary_path=VOCABULARY)
+    return KnowledgeBase.from_folder(POLICIES)

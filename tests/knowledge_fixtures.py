@@ -8,7 +8,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "data" / "policies"
 POLICY_FILE = POLICIES / "social-media-policy.txt"
-VOCABULARY = ROOT / "data" / "vocabulary.toml"
 REVIEW_RULES = ROOT / "data" / "review"
 
 SAMPLE_TXT = """Sample policy introduction sentence that is long enough to be a paragraph.

@@ -15,7 +15,7 @@ from knowledge import KnowledgeBase
 from knowledge.evaluate import evaluate_qa
 from knowledge.toml import tomllib
 from cli_fixtures import db, run  # noqa: F401 - db is an autouse fixture
-from knowledge_fixtures import POLICIES, SAMPLE_TXT, VOCABULARY, write_docx
+from knowledge_fixtures import POLICIES, SAMPLE_TXT, write_docx
 
 OFF_TOPIC = ["How do I order more printer toner?", "Is there a discount for the staff gym?"]
 
@@ -26,7 +26,7 @@ OFF_TOPIC = ["How do I order more printer toner?", "Is there a discount for the 
 def test_kb_lists_each_document_its_sections_and_chunk_counts(capsys):
     status, out, err = run(capsys, "kb")
     assert (status, err) == (0, "")
-    kb = KnowledgeBase.from_folder(POLICIES, vocabulary_path=VOCABULARY)
+    kb = KnowledgeBase.from_folder(POLICIES)
     assert out.splitlines() == [
         f"social-media-policy.txt ({len(kb.chunks)} passages, {len(kb.chunks)} with topics)",
         *(f"  {section}: {count}" for _, section, count in kb.sections()),
@@ -134,7 +134,7 @@ def test_eval_prints_the_scores_of_the_shipped_knowledge_base(capsys, tmp_path):
     path.write_text(json.dumps(ITEMS), encoding="utf-8")
     status, out, err = run(capsys, "eval", str(path))
     assert (status, err) == (0, "")
-    report = evaluate_qa(KnowledgeBase.from_folder(POLICIES, vocabulary_path=VOCABULARY), ITEMS)
+    report = evaluate_qa(KnowledgeBase.from_folder(POLICIES), ITEMS)
     assert out.splitlines() == report.summary_lines()
     assert out.startswith("in-scope questions:      2\n") and "out-of-scope questions:  1" in out
 

@@ -40,3 +40,30 @@ def test_require_names_the_missing_variable(monkeypatch):
 def test_dotenv_file_is_read(tmp_path: Path):
     (tmp_path / ".env").write_text("STAFFBOT_SLT_CHANNEL=C42\n")
     assert load_settings().slt_channel == "C42"
+
+
+def test_a_dotenv_file_that_is_not_utf8_is_named(tmp_path: Path):
+    (tmp_path / ".env").write_bytes(b"STAFFBOT_SLT_CHANNEL=caf\xe9\n")
+    with pytest.raises(ConfigError, match=r"^\.env is not UTF-8 text"):
+        load_settings()
+
+
+def test_an_empty_path_setting_means_the_default_and_a_home_path_is_expanded(monkeypatch):
+    monkeypatch.setenv("STAFFBOT_POLICIES", "")
+    monkeypatch.setenv("STAFFBOT_DB", "~/staffbot.db")
+    settings = load_settings()
+    assert (settings.policies_dir / "social-media-policy.txt").is_file()  # the shipped folder, not the working one
+    assert settings.db_path == Path.home() / "staffbot.db"
+
+
+@pytest.mark.parametrize(("vocabulary", "message"), [
+    ("missing.toml", "STAFFBOT_VOCABULARY: cannot read .*missing.toml: No such file or directory"),
+    ("bad.toml", "STAFFBOT_VOCABULARY: vocabulary file .*bad.toml is malformed"),
+])
+def test_a_bad_vocabulary_setting_is_named(tmp_path: Path, monkeypatch, vocabulary, message):
+    from bot.services import load_knowledge
+
+    (tmp_path / "bad.toml").write_text("[concepts\n", encoding="utf-8")
+    monkeypatch.setenv("STAFFBOT_VOCABULARY", str(tmp_path / vocabulary))
+    with pytest.raises(ConfigError, match=message):
+        load_knowledge(load_settings())

@@ -14,7 +14,7 @@ from handlers import actions, messages
 from handlers.ask import ask, document_title, feedback, pass_to_owner
 from handlers.models import Actor, Question
 from knowledge import KnowledgeBase
-from knowledge_fixtures import SAMPLE_TXT, VOCABULARY
+from knowledge_fixtures import SAMPLE_TXT
 
 ANN = Actor(platform="slack", user_id="U1", name="Ann")
 BEN = Actor(platform="teams", user_id="aad-2", name="Ben")
@@ -74,7 +74,7 @@ def test_something_about_to_be_published_ends_with_the_second_opinion_button(kb,
 )
 def test_the_next_step_is_offered_even_when_the_policy_has_no_passage_for_it(tmp_path, log, text, step, action):
     (tmp_path / "p.txt").write_text(SAMPLE_TXT, encoding="utf-8")
-    small = KnowledgeBase.from_folder(tmp_path, vocabulary_path=VOCABULARY)  # roles and photos only
+    small = KnowledgeBase.from_folder(tmp_path)  # roles and photos only
     assert not small.answer(text).answered
     reply = ask(question(text), small, log)
     assert reply.kind == "not_covered" and reply.notes[-1] == step

@@ -9,7 +9,7 @@ import pytest
 from knowledge import KnowledgeBase
 from knowledge.models import Chunk
 from knowledge.vocabulary import Vocabulary
-from knowledge_fixtures import VOCABULARY, policy_folder
+from knowledge_fixtures import policy_folder
 
 
 def _top(kb: KnowledgeBase, question: str) -> str:
@@ -18,7 +18,7 @@ def _top(kb: KnowledgeBase, question: str) -> str:
 
 def test_vocabulary_maps_staff_words_onto_policy_words(tmp_path: Path) -> None:
     # "ex-student" and "befriend"-style wording never appear in the policy text.
-    kb = KnowledgeBase.from_folder(policy_folder(tmp_path / "policies"), vocabulary_path=VOCABULARY)
+    kb = KnowledgeBase.from_folder(policy_folder(tmp_path / "policies"))
     assert "prior learners" in _top(kb, "Can I add a former student as a friend on my personal Facebook?")
     assert "journalist" in _top(kb, "A newspaper reporter messaged me about a post. What do I do?")
 
@@ -28,8 +28,8 @@ def test_vocabulary_expansion_finds_what_plain_words_miss(tmp_path: Path) -> Non
     empty = tmp_path / "empty.toml"
     empty.write_text("", encoding="utf-8")
     question = "Can I add a former student as a friend on my personal Facebook?"
-    assert "prior learners" not in _top(KnowledgeBase.from_folder(bare, vocabulary_path=empty), question)
-    assert "prior learners" in _top(KnowledgeBase.from_folder(bare, vocabulary_path=VOCABULARY), question)
+    assert "prior learners" not in _top(KnowledgeBase.from_folder(bare, Vocabulary.load(empty)), question)
+    assert "prior learners" in _top(KnowledgeBase.from_folder(bare), question)
 
 
 def test_typos_are_repaired(kb: KnowledgeBase) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from knowledge import KnowledgeBase
 from knowledge.likelihood import QueryLikelihood
-from knowledge_fixtures import VOCABULARY, policy_folder
+from knowledge_fixtures import policy_folder
 
 BAGS = [
     {"photo": 3.0, "consent": 2.0, "parent": 1.0},
@@ -60,6 +60,6 @@ def test_the_passage_model_learns_from_example_questions(tmp_path: Path) -> None
     topics = '[[passage]]\nmatch = "Be respectful to all parties"\nquestions = ["what do we do about flamers?"]\n'
     question = "Flamers again?"
     for sidecar, found in ((topics, True), (None, False)):
-        kb = KnowledgeBase.from_folder(policy_folder(tmp_path / str(found), sidecar), vocabulary_path=VOCABULARY)
+        kb = KnowledgeBase.from_folder(policy_folder(tmp_path / str(found), sidecar))
         top = [m.chunk.text for m in kb.answer(question).matches[:1]]
         assert (top == ["Be respectful to all parties"]) is found

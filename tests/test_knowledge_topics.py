@@ -7,7 +7,7 @@ from pathlib import Path
 
 from knowledge import KnowledgeBase, load_folder
 from knowledge.toml import tomllib
-from knowledge_fixtures import POLICY_FILE, VOCABULARY, policy_folder
+from knowledge_fixtures import POLICY_FILE, policy_folder
 
 NEPHEW = "My nephew is in Year 9 here. Can I keep following him on Instagram?"
 
@@ -18,8 +18,8 @@ def _folder(tmp_path: Path, topics: str | None) -> Path:
 
 def test_topics_reach_the_passage_their_phrase_is_in(tmp_path: Path) -> None:
     topics = '[[passage]]\nmatch = "not permitted to follow or engage"\ntopics = ["nephew", "niece", "relative at the school"]\n'
-    with_topics = KnowledgeBase.from_folder(_folder(tmp_path, topics), vocabulary_path=VOCABULARY)
-    without = KnowledgeBase.from_folder(_folder(tmp_path / "bare", None), vocabulary_path=VOCABULARY)
+    with_topics = KnowledgeBase.from_folder(_folder(tmp_path, topics))
+    without = KnowledgeBase.from_folder(_folder(tmp_path / "bare", None))
     assert "prior learners" in with_topics.answer(NEPHEW).matches[0].chunk.text
     assert all("nephew" not in m.chunk.text for m in with_topics.answer(NEPHEW).matches)  # indexed, not shown
     assert with_topics.answer(NEPHEW).matches[0].score > without.answer(NEPHEW).matches[0].score
