@@ -111,6 +111,7 @@ def chat(slt: bool) -> None:
     if not services.settings.slt_channel:
         services.settings = services.settings.model_copy(update={"slt_channel": CONSOLE_SLT_CHANNEL})
     load_kb(services)  # load before the first prompt so problems show up front
+    services.questions  # and open the database: one that cannot be used stops here, not at every answer
     if isinstance(sys.stdin, io.TextIOWrapper):
         sys.stdin.reconfigure(errors="surrogateescape")  # undecodable bytes get a polite reply, not a crash
     console = Console(services)

@@ -165,3 +165,10 @@ def test_chat_as_slt_can_see_the_queue(tmp_path):
     )
     assert done.returncode == 0 and done.stderr == b""
     assert messages.OPEN_INCIDENTS_TITLE in done.stdout.decode() and "[/1] View INC-" in done.stdout.decode()
+
+
+def test_chat_on_a_database_it_cannot_open_stops_at_once_with_one_line(tmp_path):
+    (tmp_path / "chat.db").mkdir()  # a folder where the database file should be
+    done = chat(tmp_path, b"Can I post photos of a school trip?\n")
+    assert done.returncode == 2 and done.stdout == b""
+    assert done.stderr.decode().startswith("staffbot: error: Cannot open the database") and done.stderr.count(b"\n") == 1
