@@ -86,7 +86,7 @@ class ReportForm(BaseModel):
 
     category: Category
     what_happened: str
-    platform: str = Field("", max_length=MAX_SHORT_CHARS)
+    platform: str = ""
     link: str = ""
     when: date = Field(default_factory=date.today)
     people: str = ""
@@ -119,7 +119,10 @@ class ReportForm(BaseModel):
     @field_validator("platform")
     @classmethod
     def _platform(cls, text: str) -> str:
-        return " ".join(_clean(text).split())
+        text = " ".join(_clean(text).split())
+        if len(text) > MAX_SHORT_CHARS:
+            raise ValueError(f"Please keep this to {MAX_SHORT_CHARS:,} characters (where it happened, e.g. Instagram).")
+        return text
 
     @field_validator("people")
     @classmethod

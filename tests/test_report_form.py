@@ -57,6 +57,11 @@ def test_links_must_be_web_addresses(link):
     assert "isn't a web link" in errors(category="other", what_happened="x", link=link)["link"]
 
 
+def test_a_long_platform_gets_a_plain_limit():
+    assert errors(category="other", what_happened="x", platform="Instagram " * 40) == {
+        "platform": "Please keep this to 300 characters (where it happened, e.g. Instagram)."}
+
+
 def test_a_good_link_and_platform_are_kept():
     form = ReportForm(category="other", what_happened="x", platform=" X  (Twitter) ", link="https://x.com/s/1?a=b")
     assert (form.platform, form.link) == ("X (Twitter)", "https://x.com/s/1?a=b")
