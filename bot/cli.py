@@ -270,7 +270,11 @@ def kb(policies: Path | None, template_for: str | None) -> None:
               help="How many, newest first.")
 def unanswered(limit: int) -> None:
     """Questions the policy did not cover, for the policy owner."""
-    rows = make_services().questions.unanswered(limit)
+    services = make_services()
+    if not services.settings.db_path.exists():  # say where, so a mistyped STAFFBOT_DB shows
+        click.echo(f"No unanswered questions logged (no database at {services.settings.db_path} yet).")
+        return
+    rows = services.questions.unanswered(limit)
     if not rows:
         click.echo("No unanswered questions logged.")
     for row in rows:

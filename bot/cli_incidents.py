@@ -35,8 +35,13 @@ EXPORT_COLUMNS = [
 
 
 def book() -> IncidentDB:
-    """The incident records, read-only as far as routing goes (nothing is announced from here)."""
-    return IncidentDB(Store(load_settings().db_path), routing=None)
+    """The incident records, read-only as far as routing goes (nothing is announced from here).
+    A database that is not there is an error, not an empty one: "No open incidents" read from a
+    mistyped STAFFBOT_DB would mislead."""
+    path = load_settings().db_path
+    if not path.exists():
+        raise click.ClickException(f"no database at {path} (STAFFBOT_DB): no incident has been stored there")
+    return IncidentDB(Store(path), routing=None)
 
 
 def cli_actor() -> str:

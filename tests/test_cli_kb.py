@@ -95,8 +95,9 @@ def test_the_policies_setting_is_read_from_the_environment(capsys, monkeypatch, 
 # -- unanswered ------------------------------------------------------------------------------------
 
 
-def test_unanswered_lists_what_people_asked_that_the_policy_missed_newest_first(capsys):
-    assert run(capsys, "unanswered") == (0, "No unanswered questions logged.\n", "")
+def test_unanswered_lists_what_people_asked_that_the_policy_missed_newest_first(capsys, db):
+    assert run(capsys, "unanswered") == (0, f"No unanswered questions logged (no database at {db} yet).\n", "")
+    assert not db.exists()
     for question in [*OFF_TOPIC, "Who approves creating a new school account?"]:
         assert run(capsys, "ask", question)[0] == 0
     status, out, _ = run(capsys, "unanswered")

@@ -9,6 +9,7 @@ from bot.cli import cli, main
 from bot.cli_incidents import EXPORT_COLUMNS
 from bot.config import load_settings
 from bot.services import Services
+from bot.store import Store
 from handlers import actions
 from handlers.incident_models import ReportForm
 from handlers.models import Actor
@@ -124,8 +125,17 @@ def test_reading_records_needs_no_routing_settings(env, monkeypatch, tmp_path, c
     assert main(["incidents", "export", "--csv"]) == 0
 
 
+def test_a_database_that_is_not_there_is_named_and_not_created(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("STAFFBOT_DB", str(tmp_path / "typo" / "staffbot.db"))
+    assert main(["incidents", "list"]) == 1
+    assert capsys.readouterr().err == (f"staffbot: error: no database at {tmp_path / 'typo' / 'staffbot.db'} "
+                                       "(STAFFBOT_DB): no incident has been stored there\n")
+    assert not (tmp_path / "typo").exists()
+
+
 def test_an_empty_database_lists_nothing(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("STAFFBOT_DB", str(tmp_path / "empty.db"))
+    Store(tmp_path / "empty.db").db.execute("select 1")
     assert main(["incidents", "list"]) == 0
     assert capsys.readouterr().out == "No open incidents.\n"
     assert main(["incidents", "export", "--csv"]) == 0
