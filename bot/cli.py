@@ -150,13 +150,14 @@ def answer_json(question: Question, kb: KnowledgeBase) -> dict[str, Any]:
 
 
 def batch_lines(path: Path) -> Iterator[tuple[int, str, str | None]]:
-    """(line number, text, problem) for each non-blank line of `path`, read in bounded pieces.
+    """(line number, text, problem) for each non-blank line of `path` ("-": standard input),
+    read in bounded pieces.
 
     A line over MAX_LINE_BYTES or not UTF-8 comes with its problem, so the caller reports
     it in place and carries on with the next line; a file that can't be opened stops here.
     """
     try:
-        handle = path.open("rb")
+        handle = click.open_file("-", "rb") if str(path) == "-" else path.open("rb")
     except OSError as exc:
         raise click.ClickException(f"cannot read {path}: {exc.strerror}") from None
     with handle:
@@ -188,7 +189,8 @@ def finish_batch(bad: int, total: int, outcome: str) -> None:
 @cli.command()
 @click.argument("question", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (see README for the shape).")
-@click.option("--batch", type=click.Path(path_type=Path, dir_okay=False), help="File with one question per line.")
+@click.option("--batch", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+              help="File with one question per line ('-': standard input).")
 @policies_option
 def ask(question: str | None, as_json: bool, batch: Path | None, policies: Path | None) -> None:
     """Answer a policy question.

@@ -98,7 +98,8 @@ def _line_result(number: int, line: str, checker: DraftReviewer) -> dict[str, An
 @click.command()
 @click.argument("draft", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (see README for the shape).")
-@click.option("--batch", type=click.Path(path_type=Path, dir_okay=False), help="File with one JSON draft per line.")
+@click.option("--batch", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+              help="File with one JSON draft per line ('-': standard input).")
 @click.option("--account", help="The account it will be posted on.")
 @click.option("--learner-images/--no-learner-images", default=None, help="Whether it includes images of learners.")
 @click.option("--permission-checked/--no-permission-checked", default=None, help="Whether permission was checked.")

@@ -259,6 +259,13 @@ def staffbot(*args: str | bytes, stdin: bytes = b"") -> subprocess.CompletedProc
     return subprocess.run([str(STAFFBOT), *args], input=stdin, capture_output=True, timeout=60, env=os.environ.copy())
 
 
+def test_a_batch_can_come_on_standard_input(db):
+    done = staffbot("ask", "--json", "--batch", "-", stdin=b"Who approves a new school account?\n\nparking permit?\n")
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line)["question"] for line in done.stdout.splitlines()] == [
+        "Who approves a new school account?", "parking permit?"]
+
+
 def test_undecodable_bytes_in_the_argument_are_one_line_not_a_traceback():
     done = staffbot("ask", b"caf\xe9 photos?")
     assert done.returncode == 1 and done.stdout == b""
