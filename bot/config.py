@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     slt_users: IdList = Field(default_factory=list, alias="STAFFBOT_SLT_USERS")
     slt_usergroup: str = Field("", alias="STAFFBOT_SLT_USERGROUP")
     drafting_channels: IdList = Field(default_factory=list, alias="STAFFBOT_DRAFTING_CHANNELS")
-    reminder_hours: float = Field(4.0, gt=0, alias="STAFFBOT_REMINDER_HOURS")
+    reminder_hours: float = Field(4.0, gt=0, allow_inf_nan=False, alias="STAFFBOT_REMINDER_HOURS")
 
     slack_bot_token: str = Field("", alias="SLACK_BOT_TOKEN")
     slack_signing_secret: str = Field("", alias="SLACK_SIGNING_SECRET")

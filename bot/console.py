@@ -91,9 +91,11 @@ class Console:
             print(f"{messages.INTERNAL_ERROR}\n({type(exc).__name__}: {exc})", file=self.stdout)
 
     def dispatch(self, line: str) -> None:
-        """A command, a button press or a question (an empty line gets the hint on how to ask)."""
-        if line in self.commands:
-            self.commands[line]()
+        """A command (any case and spacing: "/Report  Status"), a button press or a question (an
+        empty line gets the hint on how to ask)."""
+        command = " ".join(line.lower().split())
+        if command in self.commands:
+            self.commands[command]()
         elif line[1:].isdigit() and line.startswith("/"):
             self.press(int(line[1:]))
         elif line.startswith("/"):

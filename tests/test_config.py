@@ -67,3 +67,10 @@ def test_a_bad_vocabulary_setting_is_named(tmp_path: Path, monkeypatch, vocabula
     monkeypatch.setenv("STAFFBOT_VOCABULARY", str(tmp_path / vocabulary))
     with pytest.raises(ConfigError, match=message):
         load_knowledge(load_settings())
+
+
+@pytest.mark.parametrize("hours", ["inf", "nan", "0"])
+def test_reminder_hours_must_be_a_positive_finite_number(monkeypatch, hours):
+    monkeypatch.setenv("STAFFBOT_REMINDER_HOURS", hours)
+    with pytest.raises(ConfigError, match="^STAFFBOT_REMINDER_HOURS is malformed"):
+        load_settings()

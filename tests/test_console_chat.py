@@ -49,6 +49,12 @@ def test_help_lists_every_command_the_console_knows(services):
         assert f"  {command} " in HELP
 
 
+def test_commands_are_read_whatever_their_case_and_spacing(services):
+    output = run(services, "/HELP\n/Report   Status\n")
+    assert HELP in output and "I don't know the command" not in output
+    assert messages.NO_REPORTS in output
+
+
 def test_a_question_gets_the_passage_and_numbered_buttons(services):
     output = run(services, "How often should school accounts be monitored?\n/1\n")
     assert messages.ANSWER_TITLE in output and "Best match — Social media policy › " in output
