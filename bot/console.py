@@ -207,7 +207,7 @@ class Console:
     def _incident_action(self, action: str) -> Callable[[str], None]:
         def press(reference: str) -> None:
             text = None
-            if action in report.TEXT_ACTIONS:
+            if action in report.TEXT_ACTIONS and self.services.roster.is_slt(self.actor):  # others: refused
                 text = self.read_text(messages.INCIDENT_PROMPTS[action], messages.INCIDENT_TEXT_MISSING)
                 if text is None:
                     return
@@ -298,7 +298,7 @@ class Console:
     def _decision(self, action: str) -> Callable[[str], None]:
         def press(reference: str) -> None:
             comment = None
-            if action in second_opinion.COMMENT_REQUIRED:
+            if action in second_opinion.COMMENT_REQUIRED and self.services.roster.is_slt(self.actor):
                 comment = self.read_text(messages.REVIEW_COMMENT_PROMPTS[action], messages.REVIEW_COMMENT_MISSING)
                 if comment is None:
                     return

@@ -58,6 +58,14 @@ def test_non_slt_pressing_a_button_is_refused(services):
     assert services.incidents.reported_by(ME)[0].status == "new"
 
 
+def test_non_slt_pressing_resolve_is_refused_before_being_asked_for_the_outcome(services):
+    output = run(services, REPORT + "/6\nI sorted it\n")
+    after_press = output.split("you> ")[-3]  # then "I sorted it" is only a question, then the end
+    assert messages.INCIDENT_SLT_ONLY in after_press
+    assert messages.INCIDENT_PROMPTS["incident_resolve"] not in after_press
+    assert services.incidents.reported_by(ME)[0].status == "new"
+
+
 def test_cancel_stores_nothing(services):
     output = run(services, "/report\n2\n/cancel\n/report status\n")
     assert messages.REPORT_CANCELLED in output
