@@ -147,12 +147,16 @@ class Console:
     # -- incident reports -----------------------------------------------------------------
 
     def read(self, prompt: str) -> str | None:
-        """One answer from the person; None when they cancel or the input ends."""
-        print(f"{prompt}\n> ", end="", file=self.stdout, flush=True)
-        line = self.stdin.readline()
-        if not line or line.strip() == "/cancel":
-            return None
-        return line.strip()
+        """One answer from the person; None when they cancel or the input ends. A command typed
+        at a question ("/help", "/quit") is not taken as the answer: the question is asked again."""
+        while True:
+            print(f"{prompt}\n> ", end="", file=self.stdout, flush=True)
+            line = self.stdin.readline()
+            if not line or line.strip() == "/cancel":
+                return None
+            if not line.startswith("/"):
+                return line.strip()
+            print(messages.FORM_COMMAND, file=self.stdout)
 
     def read_text(self, prompt: str, missing: str) -> str | None:
         """A required answer, asked again while it is blank (a blank line must not end the form:

@@ -27,6 +27,7 @@ from handlers.models import Actor, Reply, unreadable
 
 MAX_NARRATIVE_CHARS = 3000
 MAX_SHORT_CHARS = 300
+EARLIEST = date(1990, 1, 1)  # a year typed as "0001" or "1026" is a slip, not an incident
 MAX_LINK_CHARS = 2000
 
 
@@ -167,6 +168,8 @@ class ReportForm(BaseModel):
     def _not_future(cls, value: date) -> date:
         if value > date.today():
             raise ValueError("That date is in the future; please give the day it happened.")
+        if value < EARLIEST:
+            raise ValueError(f"That date is before {EARLIEST.year}; please check the year.")
         return value
 
 

@@ -116,6 +116,7 @@ def reporter_update(reference: str, status: str) -> str:
     }[status]
 
 REPORT_INTRO = "Reporting an incident to the senior leadership team. Type /cancel at any question to stop."
+FORM_COMMAND = "That's a command: answer the question, or type /cancel to stop."
 REPORT_CANCELLED = "Report cancelled: nothing was stored."
 REPORT_PROMPTS = {
     "category": "What kind of incident is it? Type its number.",

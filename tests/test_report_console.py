@@ -66,6 +66,13 @@ def test_non_slt_pressing_resolve_is_refused_before_being_asked_for_the_outcome(
     assert services.incidents.reported_by(ME)[0].status == "new"
 
 
+def test_a_command_typed_at_a_question_is_not_taken_as_the_answer(services):
+    output = run(services, "/report\n2\n/help\nA fake account is posting about Year 8\n/quit\n\n\n\n\nno\n")
+    assert output.count(messages.FORM_COMMAND) == 2
+    [incident] = services.incidents.reported_by(ME)
+    assert (incident.what_happened, incident.platform) == ("A fake account is posting about Year 8", "")
+
+
 def test_cancel_stores_nothing(services):
     output = run(services, "/report\n2\n/cancel\n/report status\n")
     assert messages.REPORT_CANCELLED in output

@@ -73,6 +73,8 @@ def test_dates_are_iso_and_not_in_the_future():
     assert "YYYY-MM-DD" in errors(category="other", what_happened="x", when="last tuesday")["when"]
     assert ReportForm(category="other", what_happened="x", when="").when == date.today()
     assert ReportForm(category="other", what_happened="x", when="2026-01-05").when == date(2026, 1, 5)
+    assert errors(category="other", what_happened="x", when="0001-01-01")["when"] == (
+        "That date is before 1990; please check the year.")
 
 
 def test_urgent_takes_yes_or_no():
