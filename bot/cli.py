@@ -258,6 +258,7 @@ def kb(policies: Path | None, template_for: str | None) -> None:
 
     knowledge = load_kb(make_services(policies), warn=False)
     if template_for is not None:
+        template_for = Path(template_for).name  # "data/policies/x.docx" names x.docx too
         if template_for not in {c.document for c in knowledge.chunks}:
             raise click.BadParameter(f"no loaded document is called {template_for!r} (see `staffbot kb`)",
                                      param_hint="--topics-template")
@@ -342,6 +343,9 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("staffbot: aborted", err=True)
         return 130
+    except click.exceptions.NoArgsIsHelpError as exc:  # `staffbot`, `staffbot incidents`: the help, asked for
+        click.echo(exc.format_message())
+        return 0
     except click.ClickException as exc:
         click.echo(f"staffbot: error: {exc.format_message()}", err=True)
         return exc.exit_code

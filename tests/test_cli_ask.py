@@ -207,6 +207,12 @@ def test_usage_errors_are_one_line_and_exit_2(capsys, args, message):
     assert run(capsys, *args) == (2, "", f"staffbot: error: {message}\n")
 
 
+@pytest.mark.parametrize("args", [[], ["incidents"]])
+def test_a_command_group_alone_prints_its_help(capsys, args):
+    status, out, err = run(capsys, *args)
+    assert (status, err) == (0, "") and out.startswith(f"Usage: staffbot {' '.join(args)}".rstrip() + " [OPTIONS] COMMAND")
+
+
 # -- --policies -----------------------------------------------------------------------------------
 
 

@@ -38,7 +38,7 @@ def test_kb_writes_a_topics_template_that_loads_for_a_document_without_one(capsy
     folder = tmp_path / "policies"
     folder.mkdir()
     (folder / "a-policy.txt").write_text(SAMPLE_TXT, encoding="utf-8")
-    status, template, err = run(capsys, "kb", "--policies", str(folder), "--topics-template", "a-policy.txt")
+    status, template, err = run(capsys, "kb", "--policies", str(folder), "--topics-template", str(folder / "a-policy.txt"))
     assert (status, err) == (0, "")
     entries = tomllib.loads(template)["passage"]
     chunks = KnowledgeBase.from_folder(folder).chunks
