@@ -24,9 +24,11 @@ class CueDetector:
         for rule in self.rules:
             if rule.where == "reply" and not draft.is_reply:
                 continue
+            if rule.within == "draft" and not _in_company(rule, body):  # once per draft, not per sentence
+                continue
             for segment in draft.segments:
                 if _in_scope(rule, segment):
-                    hit = _apply(rule, folded, segment, body)
+                    hit = _apply(rule, folded, segment)
                     if hit:
                         yield hit
 
@@ -39,19 +41,23 @@ def _in_scope(rule: CueRule, segment: Segment) -> bool:
     return True
 
 
-def _apply(rule: CueRule, folded: str, segment: Segment, body: str) -> Hit | None:
+def _in_company(rule: CueRule, text: str) -> bool:
+    """Whether `text` has what the rule needs beside its cue (`near`) and nothing that excuses it (`unless`)."""
+    return not (rule.unless and rule.unless.search(text)) and not (rule.near and not rule.near.search(text))
+
+
+def _apply(rule: CueRule, folded: str, segment: Segment) -> Hit | None:
     sentence = folded[segment.start:segment.end]
     found = rule.match.search(sentence)
     if not found:
         return None
-    context = sentence if rule.within == "sentence" else body
-    if rule.unless and rule.unless.search(context):
-        return None
     start, end = found.span()
-    if rule.near:
-        near = rule.near.search(context)
-        if not near:
+    if rule.within == "sentence":
+        if rule.unless and rule.unless.search(sentence):
             return None
-        if rule.within == "sentence":
+        if rule.near:
+            near = rule.near.search(sentence)
+            if not near:
+                return None
             start, end = min(start, near.start()), max(end, near.end())
     return Hit(rule.reason, segment.start + start, segment.start + end, rule.policy)
