@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import getpass
 import os
+import stat
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
@@ -22,7 +23,7 @@ import click
 from handlers.incident_models import STATUS_LABELS, Incident
 from handlers.report import age, urgency
 
-from bot.config import load_settings
+from bot.config import ConfigError, load_settings
 from bot.incidents import IncidentDB
 from bot.store import PRIVATE_MODE, Store, is_database
 
@@ -40,7 +41,7 @@ def book() -> IncidentDB:
     mistyped STAFFBOT_DB would mislead."""
     path = load_settings().db_path
     if not path.exists():
-        raise click.ClickException(f"no database at {path} (STAFFBOT_DB): no incident has been stored there")
+        raise ConfigError(f"STAFFBOT_DB: no database at {path}: no incident has been stored there")
     return IncidentDB(Store(path), routing=None)
 
 
@@ -127,12 +128,19 @@ def export(as_csv: bool, output: Path) -> None:
 
 
 def private_file(path: Path) -> TextIO:
-    """`path` opened for writing, created (or cut back) readable by its owner only: the export
-    holds every safeguarding record."""
+    """`path` opened for writing, readable by its owner only when it is a file of theirs (the
+    export holds every safeguarding record); a device such as /dev/null is written as it is."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_MODE)
-        os.chmod(fd, PRIVATE_MODE)  # an older export may have been readable by others
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_MODE)
     except OSError as exc:
+        raise click.ClickException(f"cannot write {path}: {exc.strerror}") from None
+    try:
+        found = os.fstat(fd)
+        if stat.S_ISREG(found.st_mode) and found.st_uid == os.geteuid():
+            os.fchmod(fd, PRIVATE_MODE)  # an older export may have been readable by others
+            os.ftruncate(fd, 0)
+    except OSError as exc:
+        os.close(fd)
         raise click.ClickException(f"cannot write {path}: {exc.strerror}") from None
     return os.fdopen(fd, "w", encoding="utf-8", newline="")
 

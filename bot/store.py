@@ -31,7 +31,9 @@ def is_database(path: Path | str, database: Path | str) -> bool:
     """Whether `path` is the database file or one of SQLite's files beside it (-wal, -shm,
     -journal): an output written there would destroy the records."""
     target, db = Path(path).expanduser().resolve(), Path(database).expanduser().resolve()
-    return target in {db, *(db.with_name(db.name + suffix) for suffix in ("-wal", "-shm", "-journal"))}
+    files = {db, *(db.with_name(db.name + suffix) for suffix in ("-wal", "-shm", "-journal"))}
+    # resolve() sees symlinks; a hard link or another spelling on a case-blind disk needs the inode
+    return target in files or target.exists() and any(f.exists() and os.path.samefile(target, f) for f in files)
 
 
 class Store:

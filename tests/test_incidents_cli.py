@@ -1,6 +1,7 @@
 import csv
 import getpass
 import io
+import os
 
 import pytest
 from click.testing import CliRunner
@@ -94,6 +95,12 @@ def test_export_rows_follow_the_audit_chronology_with_who_and_when(env):
     assert rows[2]["event_actor"] == f"cli:{getpass.getuser()}"
 
 
+def test_export_to_a_device_leaves_the_device_alone(env):
+    before = os.stat(os.devnull).st_mode
+    assert CliRunner().invoke(cli, ["incidents", "export", "--csv", "-o", os.devnull]).exit_code == 0
+    assert os.stat(os.devnull).st_mode == before
+
+
 def test_export_to_a_file_readable_by_its_owner_only(env, tmp_path):
     out = tmp_path / "incidents.csv"
     out.write_text("an older export", encoding="utf-8")
@@ -103,10 +110,12 @@ def test_export_to_a_file_readable_by_its_owner_only(env, tmp_path):
     assert out.stat().st_mode & 0o777 == 0o600
 
 
-@pytest.mark.parametrize("suffix", ["", "-wal"])
+@pytest.mark.parametrize("suffix", ["", "-wal", " hard link"])
 def test_export_refuses_to_write_over_the_database(env, tmp_path, capsys, suffix):
     services, resolved, open_ref = env
     database = tmp_path / f"cli.db{suffix}"
+    if suffix == " hard link":
+        os.link(tmp_path / "cli.db", database)
     before = database.read_bytes() if database.exists() else None
     assert main(["incidents", "export", "--csv", "-o", str(database)]) == 2
     assert "is the incident database itself" in capsys.readouterr().err
@@ -127,9 +136,9 @@ def test_reading_records_needs_no_routing_settings(env, monkeypatch, tmp_path, c
 
 def test_a_database_that_is_not_there_is_named_and_not_created(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("STAFFBOT_DB", str(tmp_path / "typo" / "staffbot.db"))
-    assert main(["incidents", "list"]) == 1
-    assert capsys.readouterr().err == (f"staffbot: error: no database at {tmp_path / 'typo' / 'staffbot.db'} "
-                                       "(STAFFBOT_DB): no incident has been stored there\n")
+    assert main(["incidents", "list"]) == 2
+    assert capsys.readouterr().err == (f"staffbot: error: STAFFBOT_DB: no database at {tmp_path / 'typo' / 'staffbot.db'}"
+                                       ": no incident has been stored there\n")
     assert not (tmp_path / "typo").exists()
 
 
