@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, ValidationError, field_validator
+from pydantic_core import PydanticUseDefault
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot import paths
@@ -24,11 +25,13 @@ def _split_ids(value: object) -> object:
 IdList = Annotated[list[str], NoDecode]
 
 
+PATHS = ("db_path", "policies_dir", "vocabulary_path", "review_rules_dir", "do_not_publish_path", "routing_path")
+
+
 class Settings(BaseSettings):
     """Every setting the bot reads. Environment variable names are given by `alias`."""
 
-    # An empty variable (STAFFBOT_POLICIES=) means the default, never "the current directory".
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True, env_ignore_empty=True)
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     db_path: Path = Field(paths.DATA / "staffbot.db", alias="STAFFBOT_DB")
     policies_dir: Path = Field(paths.POLICIES, alias="STAFFBOT_POLICIES")
@@ -58,11 +61,20 @@ class Settings(BaseSettings):
 
     _split = field_validator("slt_users", "drafting_channels", "teams_slt_users", mode="before")(_split_ids)
 
-    @field_validator("db_path", "policies_dir", "vocabulary_path", "review_rules_dir", "do_not_publish_path",
-                     "routing_path")
+    @field_validator(*PATHS, mode="before")
+    @classmethod
+    def _blank(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            raise PydanticUseDefault()  # STAFFBOT_POLICIES= means the default, never "the current directory"
+        return value
+
+    @field_validator(*PATHS)
     @classmethod
     def _home(cls, value: Path | None) -> Path | None:
-        return value.expanduser() if value is not None else None  # "~/staffbot.db" as written in a .env file
+        try:
+            return value.expanduser() if value is not None else None  # "~/staffbot.db" as written in a .env file
+        except RuntimeError as exc:  # "~nobody/x.db", or no home directory at all
+            raise ValueError(f"cannot expand ~ ({exc})") from None
 
     @field_validator("slack_api_url")
     @classmethod

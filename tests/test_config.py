@@ -48,10 +48,13 @@ def test_a_dotenv_file_that_is_not_utf8_is_named(tmp_path: Path):
         load_settings()
 
 
-def test_an_empty_path_setting_means_the_default_and_a_home_path_is_expanded(monkeypatch):
+def test_an_empty_path_setting_means_the_default_and_a_home_path_is_expanded(monkeypatch, tmp_path: Path):
+    (tmp_path / ".env").write_text("SLACK_APP_TOKEN=xapp-from-the-file\n")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "")  # an empty variable still overrides .env where it means "off"
     monkeypatch.setenv("STAFFBOT_POLICIES", "")
     monkeypatch.setenv("STAFFBOT_DB", "~/staffbot.db")
     settings = load_settings()
+    assert settings.slack_app_token == ""
     assert (settings.policies_dir / "social-media-policy.txt").is_file()  # the shipped folder, not the working one
     assert settings.db_path == Path.home() / "staffbot.db"
 
@@ -73,4 +76,10 @@ def test_a_bad_vocabulary_setting_is_named(tmp_path: Path, monkeypatch, vocabula
 def test_reminder_hours_must_be_a_positive_finite_number(monkeypatch, hours):
     monkeypatch.setenv("STAFFBOT_REMINDER_HOURS", hours)
     with pytest.raises(ConfigError, match="^STAFFBOT_REMINDER_HOURS is malformed"):
+        load_settings()
+
+
+def test_a_home_that_cannot_be_found_is_a_malformed_setting(monkeypatch):
+    monkeypatch.setenv("STAFFBOT_DB", "~no-such-user-here/x.db")
+    with pytest.raises(ConfigError, match="^STAFFBOT_DB is malformed: .*cannot expand ~"):
         load_settings()
