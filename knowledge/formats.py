@@ -195,8 +195,9 @@ def parse_pdf(path: Path) -> list[Block]:
 
 def _read_text(path: Path) -> str:
     """File text as UTF-8 (with or without BOM), UTF-16 with its BOM (Notepad's "Unicode"), or
-    else Windows-1252; raises ValueError for what is not text at all (a NUL or another control
-    character), so the file is named as unreadable rather than indexed as noise."""
+    else Windows-1252; raises ValueError for what is not text at all (a NUL, or more than a few
+    control characters), so the file is named as unreadable rather than indexed as noise. A few
+    stray ones (Word's soft line break, a DOS end-of-file mark) become spaces."""
     data = path.read_bytes()
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         text = data.decode("utf-16")
@@ -205,10 +206,13 @@ def _read_text(path: Path) -> str:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             text = data.decode("cp1252", errors="replace")
-    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f" for ch in text):
+    stray = [ch for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t"]
+    if "\x00" in stray or len(stray) > len(text) * STRAY_SHARE:
         raise ValueError("not a text file: it holds control characters")
-    return text
+    return "".join(" " if ch in stray else ch for ch in text) if stray else text
 
+
+STRAY_SHARE = 0.01  # control characters a text file may hold, as a share of its characters (binary: ~12%)
 
 PARSERS: dict[str, Callable[[Path], list[Block]]] = {
     ".txt": lambda path: parse_plain(_read_text(path)),

@@ -143,8 +143,11 @@ def test_text_files_are_read_in_the_encodings_schools_save_them_in_and_binary_is
     (tmp_path / "notepad-unicode.txt").write_bytes(SAMPLE_TXT.encode("utf-16"))
     (tmp_path / "windows.txt").write_bytes("Café rules\n\nStaff may not post “learner” photos.\n".encode("cp1252"))
     (tmp_path / "renamed-image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    (tmp_path / "word-export.txt").write_bytes(SAMPLE_TXT.replace("lead investigations", "lead\x0binvestigations")
+                                               .encode("utf-8") + b"\x1a")  # a soft line break, a DOS end mark
     library = load_folder(tmp_path)
-    assert library.documents == ["notepad-unicode.txt", "windows.txt"]
+    assert library.documents == ["notepad-unicode.txt", "windows.txt", "word-export.txt"]
+    assert "lead investigations" in {c.text for c in library.chunks if c.document == "word-export.txt"}
     assert [c.text for c in library.chunks if c.document == "notepad-unicode.txt"] == [
         c.text for c in load_folder(_single(tmp_path / "utf8", SAMPLE_TXT)).chunks]
     assert any("“learner”" in c.text for c in library.chunks if c.document == "windows.txt")
