@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import itertools
+import re
 import sys
 import uuid
 from collections.abc import Callable
@@ -37,6 +38,15 @@ Commands:
   /secondopinion   check a draft post, and ask SLT for a second opinion
   /1, /2, ...      press a numbered button from my last reply
   /quit            leave (Ctrl-D works too)"""
+
+QUIT = ("/quit", "/exit")
+CANCEL = "/cancel"
+BUTTON = re.compile(r"/\d+")
+
+
+def command_of(line: str) -> str:
+    """A typed line as a command is matched: any case, any spacing ("/Report  Status")."""
+    return " ".join(line.lower().split())
 
 
 class Console:
@@ -71,12 +81,17 @@ class Console:
     def help(self) -> None:
         print(HELP, file=self.stdout)
 
+    def is_command(self, line: str) -> bool:
+        """Whether a line is one of the console's commands or a button press ("/2")."""
+        command = command_of(line)
+        return command in self.commands or command in QUIT or command == CANCEL or BUTTON.fullmatch(command) is not None
+
     def run(self) -> None:
         print(f"staffbot — {messages.HELP_TEXT}\nType /help for commands, /quit to leave.", file=self.stdout)
         while True:
             print("\nyou> ", end="", file=self.stdout, flush=True)
             line = self.stdin.readline()
-            if not line or line.strip() in {"/quit", "/exit"}:
+            if not line or command_of(line) in QUIT:
                 print("Bye.", file=self.stdout)
                 return
             self.handle(line.strip())
@@ -93,11 +108,11 @@ class Console:
     def dispatch(self, line: str) -> None:
         """A command (any case and spacing: "/Report  Status"), a button press or a question (an
         empty line gets the hint on how to ask)."""
-        command = " ".join(line.lower().split())
+        command = command_of(line)
         if command in self.commands:
             self.commands[command]()
-        elif line[1:].isdigit() and line.startswith("/"):
-            self.press(int(line[1:]))
+        elif BUTTON.fullmatch(command):
+            self.press(int(command[1:]))
         elif line.startswith("/"):
             print(f"I don't know the command {line.split()[0]}. Type /help for what I can do.", file=self.stdout)
         else:
@@ -152,9 +167,9 @@ class Console:
         while True:
             print(f"{prompt}\n> ", end="", file=self.stdout, flush=True)
             line = self.stdin.readline()
-            if not line or line.strip() == "/cancel":
+            if not line or command_of(line) == CANCEL:
                 return None
-            if not line.startswith("/"):
+            if not self.is_command(line):  # "/r/ukteachers" is an answer
                 return line.strip()
             print(messages.FORM_COMMAND, file=self.stdout)
 
@@ -229,7 +244,7 @@ class Console:
         lines: list[str] = []
         while True:
             line = self.stdin.readline()
-            if not line or line.strip() == "/cancel":
+            if not line or command_of(line) == CANCEL:
                 return None
             if line.strip() == ".":
                 return "\n".join(lines)

@@ -67,10 +67,17 @@ def test_non_slt_pressing_resolve_is_refused_before_being_asked_for_the_outcome(
 
 
 def test_a_command_typed_at_a_question_is_not_taken_as_the_answer(services):
-    output = run(services, "/report\n2\n/help\nA fake account is posting about Year 8\n/quit\n\n\n\n\nno\n")
+    script = "/report\n2\n /HELP\nA fake account is posting about Year 8\n/Quit\n/r/ukteachers\n\n\n\nno\n/QUIT\n"
+    output = run(services, script)
     assert output.count(messages.FORM_COMMAND) == 2
     [incident] = services.incidents.reported_by(ME)
-    assert (incident.what_happened, incident.platform) == ("A fake account is posting about Year 8", "")
+    assert (incident.what_happened, incident.platform) == ("A fake account is posting about Year 8", "/r/ukteachers")
+    assert output.rstrip().endswith("Bye.")
+
+
+def test_cancel_in_any_case_stops_the_form(services):
+    output = run(services, "/report\n2\n/Cancel\n")
+    assert messages.REPORT_CANCELLED in output and services.incidents.reported_by(ME) == []
 
 
 def test_cancel_stores_nothing(services):
