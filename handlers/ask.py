@@ -27,16 +27,16 @@ def ask(question: Question, kb: Answerer, log: QuestionLog) -> Reply:
 
 
 def _passages(answer: Answer) -> list[Passage]:
-    return [
-        Passage(
-            text=m.chunk.text,
-            document=document_title(m.chunk.document),
-            section=m.chunk.section_path,
-            score=round(m.score, 3),
-            lead_in=m.chunk.context,
-        )
-        for m in answer.matches
-    ]
+    """The matches as shown: a lead-in already on screen (as a passage or another's lead-in) is
+    not repeated above the next bullet."""
+    passages: list[Passage] = []
+    shown: set[str] = set()
+    for m in answer.matches:
+        lead_in = "" if m.chunk.context in shown else m.chunk.context
+        passages.append(Passage(text=m.chunk.text, document=document_title(m.chunk.document),
+                                section=m.chunk.section_path, score=round(m.score, 3), lead_in=lead_in))
+        shown |= {m.chunk.text, m.chunk.context}
+    return passages
 
 
 def _next_step(answer: Answer, ref: str) -> tuple[list[str], list[Button]]:

@@ -163,3 +163,11 @@ def test_a_question_with_emoji_sequences_is_read(kb, log):
     text = "Can we post a 🏳️‍🌈 for Pride month on the school insta? 👨‍👩‍👧"
     assert question(text).text == text  # joiners and variation selectors are text, not junk
     assert ask(question(text), kb, log).kind == "answer"
+
+
+def test_a_bullet_is_shown_under_its_lead_in_once(tmp_path, log):
+    (tmp_path / "p.txt").write_text(SAMPLE_TXT, encoding="utf-8")
+    small = KnowledgeBase.from_folder(tmp_path)
+    reply = ask(question("Does SLT approve account creation and lead investigations?"), small, log)
+    slt = [(p.text, p.lead_in) for p in reply.passages if p.text in ("approve account creation", "lead investigations")]
+    assert len(slt) == 2 and [lead_in for _, lead_in in slt] == ["SLT", ""]
