@@ -141,6 +141,12 @@ def html_text(html: str) -> str:
     return "\n".join(line.strip() for line in text.strip().splitlines()).strip()
 
 
+def once_key(actor: Actor, nonce: str) -> str:
+    """What makes a card submission one record: its nonce, for this person only (a nonce comes back
+    in card data, which the client could send as anyone)."""
+    return f"teams:nonce:{actor.user_id}:{nonce}"
+
+
 def typed(activity: Activity) -> bool:
     """A message someone typed (not a card submission): answered after the HTTP response."""
     return activity.type == ActivityTypes.message and not activity.value
@@ -424,7 +430,7 @@ class TeamsBot(ActivityHandler):
         book = await self.incident_book(turn_context)
         if book is None:
             return
-        submission = await asyncio.to_thread(report.submit_report, form, actor, f"teams:nonce:{nonce}", book)
+        submission = await asyncio.to_thread(report.submit_report, form, actor, once_key(actor, nonce), book)
         if submission.stored:
             await self.confirm_stored(turn_context, submission.reply)
         else:
@@ -509,8 +515,9 @@ class TeamsBot(ActivityHandler):
             await self.replace_form(turn_context, cards.second_opinion_form(nonce, data, error))
             return
         reply = await asyncio.to_thread(second_opinion.check_draft, actor, draft, self.services.reviewer)
-        await asyncio.to_thread(self.directory.keep_draft, nonce, actor.user_id, draft)
-        buttons = [b.model_copy(update={"value": nonce}) if b.action == actions.SO_SEND else b for b in reply.buttons]
+        checked = str(uuid.uuid4())  # each check its own: the form stays live, and a revised draft is a new request
+        await asyncio.to_thread(self.directory.keep_draft, checked, actor.user_id, draft)
+        buttons = [b.model_copy(update={"value": checked}) if b.action == actions.SO_SEND else b for b in reply.buttons]
         await self.say(turn_context, reply.model_copy(update={"buttons": buttons}))
 
     async def send_draft(self, turn_context: TurnContext, actor: Actor, data: dict) -> None:
@@ -520,7 +527,7 @@ class TeamsBot(ActivityHandler):
             await self.say(turn_context, Reply(kind="error", text=messages.TEAMS_DRAFT_GONE))
             return
         submission = await asyncio.to_thread(
-            second_opinion.request_second_opinion, actor, draft, f"teams:nonce:{nonce}",
+            second_opinion.request_second_opinion, actor, draft, once_key(actor, nonce),
             self.services.reviewer, self.services.reviews,
         )
         if submission.stored:

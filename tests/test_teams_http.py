@@ -321,10 +321,10 @@ def check_and_send(teams: TeamsHarness, services: Services, draft: str) -> str:
     teams.post(teams.activity(value=value, reply_to="so-form"))
     checked = teams.connector.posts()[-1].card
     send = next(a for a in checked["actions"] if a["data"].get("staffbot") == actions.SO_SEND)
-    assert send["data"]["value"] == nonce
+    assert send["data"]["value"] != nonce  # each check is kept under a key of its own
     teams.post(teams.activity(value=send["data"], reply_to="so-check"))
     services.outbox.run_pending()
-    return services.store.db.execute("select reference from review_requests").fetchone()[0]
+    return services.store.db.execute("select reference from review_requests order by rowid desc").fetchone()[0]
 
 
 def test_second_opinion_approved_by_slt(teams: TeamsHarness, services: Services) -> None:
@@ -340,6 +340,31 @@ def test_second_opinion_approved_by_slt(teams: TeamsHarness, services: Services)
     assert services.reviews.get(reference).status == "approved"
     assert any("was approved by Deputy" in c.text for c in teams.connector.to(f"a:personal-{TEACHER}"))
     assert any(c.method == "PUT" and c.activity_id == root for c in teams.connector.calls)
+
+
+def test_a_draft_revised_in_the_same_form_after_changes_were_asked_for_is_a_new_request(
+        teams: TeamsHarness, services: Services) -> None:
+    first = check_and_send(teams, services, "Great day at the zoo with Year 3! Photos of the class below.")
+    teams.post(teams.execute(actions.SO_REQUEST_CHANGES, {"value": first, "comment": "Crop the faces"},
+                             channel=CHANNEL, user=DEPUTY))
+    [nonce] = {a["data"]["nonce"] for c in teams.connector.posts() if c.card  # the same, still live form card
+               for a in c.card.get("actions", ()) if "nonce" in a.get("data", {})}
+    value = {"staffbot": "check_draft", "nonce": nonce, "text": "Great day at the zoo with Year 3!", "account": "@school",
+             "learner_images": "false", "permission_checked": "false"}
+    teams.post(teams.activity(value=value, reply_to="so-form"))
+    send = next(a for a in teams.connector.posts()[-1].card["actions"] if a["data"].get("staffbot") == actions.SO_SEND)
+    teams.post(teams.activity(value=send["data"], reply_to="so-check-2"))
+    rows = list(services.store.db.query("select reference, status from review_requests order by rowid"))
+    assert [r["status"] for r in rows] == ["changes_requested", "pending"] and rows[1]["reference"] != first
+    assert services.reviews.get(rows[1]["reference"]).draft.text == "Great day at the zoo with Year 3!"
+
+
+def test_another_persons_nonce_makes_their_own_report(teams: TeamsHarness, services: Services) -> None:
+    nonce = "0b5f8a4e-3a7c-4a55-9d0e-2f0b1e9c7a11"
+    assert submit_report(teams, nonce, "form-1") == 201
+    assert submit_report(teams, nonce, "form-2", user=DEPUTY, what_happened="Something else") == 201
+    reports = {i.reporter.user_id: i.what_happened for i in services.incidents.all()}
+    assert set(reports) == {TEACHER, DEPUTY} and reports[DEPUTY] == "Something else"
 
 
 def test_second_opinion_rejected_with_a_reason(teams: TeamsHarness, services: Services) -> None:
