@@ -116,6 +116,14 @@ def sections(text: str, prefix: str = "") -> list[Block]:
     return [section(piece) for piece in pieces(text, prefix=prefix)]
 
 
+def verbatim(text: str) -> list[Block]:
+    """Someone's draft shown exactly as typed: in a code block, where *bold*, _italic_ and links do
+    not render (a draft must not be able to dress itself up as the post's own fields); a run of
+    backticks in it cannot close the block early."""
+    fenced = text.replace("`", "`\u200b")  # no two backticks touch, nor a fence
+    return [section(f"```\u200b{piece}```") for piece in pieces(fenced, SECTION_CHARS - 7)]
+
+
 def context(text: str) -> Block:
     return {"type": "context", "elements": [mrkdwn(clip(text, FIELD_CHARS))]}
 
@@ -178,7 +186,7 @@ def render(reply: Reply, *, limit: int = MESSAGE_BLOCKS) -> list[Block]:
     if reply.title:
         body.append(header(reply.title))
     if reply.text:
-        body += sections(reply.text)
+        body += verbatim(reply.text) if reply.kind == "review" else sections(reply.text)
     for i, passage in enumerate(reply.passages):
         body += passage_blocks(passage, best=i == 0)
     body += fact_blocks(reply.facts)

@@ -60,6 +60,9 @@ def test_sending_posts_to_slt_inert_and_approval_tells_the_requester(slack, fake
     sent = text_of(post)
     assert reference in sent and "&lt;!channel&gt;" in sent and "<!channel>" not in sent
     assert "<https://x.example|click>" not in sent
+    texts = [b["text"]["text"] for b in post.body["blocks"] if b["type"] == "section" and "text" in b]
+    [draft] = [t for t in texts if t.startswith("```") and t.endswith("```")]  # shown as typed: no *bold*, no links
+    assert "Jamie Smith in 4B" in draft
     slack.click(actions.SO_APPROVE, reference, user=SLT_USER, channel=SLT_CHANNEL)
     [dm] = fake.wait_for("chat.postMessage", where=lambda c: c.body["channel"] == STAFF_USER)
     assert "approved" in text_of(dm)
