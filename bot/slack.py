@@ -312,7 +312,7 @@ class SlackBot:
     def _conversations(self, app: App) -> None:
         @app.event("app_mention")
         def mention(body: dict, event: dict, context: dict) -> None:
-            if not self.first_delivery(body):
+            if not event.get("user") or not self.first_delivery(body):  # no person to answer (a workflow, say)
                 return
             text = blocks.unescape(event.get("text", "").replace(f"<@{context.get('bot_user_id')}>", " "))
             thread = event.get("thread_ts") or event["ts"]
@@ -320,7 +320,7 @@ class SlackBot:
 
         @app.event("message")
         def message(body: dict, event: dict, context: dict) -> None:
-            if event.get("subtype") not in DRAFT_SUBTYPES or event.get("bot_id"):
+            if event.get("subtype") not in DRAFT_SUBTYPES or event.get("bot_id") or not event.get("user"):
                 return
             if event.get("channel_type") == "im":
                 if not event.get("subtype") and self.first_delivery(body):

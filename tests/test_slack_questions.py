@@ -53,6 +53,8 @@ def test_a_direct_message_is_answered_in_the_dm_and_bot_messages_are_ignored(sla
     slack.direct_message("Someone posted an offensive comment on the school Facebook page")
     slack.direct_message("edited", subtype="message_changed")
     slack.direct_message("I am a bot", bot_id="BOTHER")
+    slack.direct_message("From a workflow", user="")  # no person to answer
+    slack.mention("From a workflow too", user="", channel="CSTAFFROOM")
     [post] = fake.wait_for("chat.postMessage")
     assert post.body["channel"] == "DSTAFF"
     assert post.body.get("thread_ts") is None
