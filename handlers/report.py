@@ -213,6 +213,7 @@ def act(
     incident = book.get(reference)
     if incident is None:
         return ActionOutcome(reply=_private("error", messages.INCIDENT_UNKNOWN))
+    reference = incident.reference  # as stored, however it was typed: the audit rows must join the record
     if not roster.is_slt(actor):
         book.log(reference, Event(action="refused", actor=actor, detail=action))
         return ActionOutcome(reply=_private("error", messages.INCIDENT_SLT_ONLY))

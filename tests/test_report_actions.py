@@ -85,6 +85,13 @@ def test_non_slt_are_refused_and_the_attempt_audited(services, book, reference):
     assert len(jobs(services)) == 1
 
 
+def test_a_reference_typed_another_way_is_audited_under_the_record(services, book, reference):
+    act(STRANGER, f"  {reference.lower()} ", actions.INCIDENT_VIEW, book, services.roster)
+    outcome = act(HEAD, reference.lower(), actions.INCIDENT_NOTE, book, services.roster, text="Called the parent")
+    assert outcome.reply.text == f"Note added to {reference}."
+    assert [r["action"] for r in book.history(reference)] == ["created", "refused", "noted"]
+
+
 def test_view_details_shows_the_narrative_privately_and_is_audited(services, book, reference):
     outcome = act(HEAD, reference, actions.INCIDENT_VIEW, book, services.roster)
     assert outcome.reply.private
