@@ -378,6 +378,14 @@ class Outbox:
         self.notify()
         return len(chain)
 
+    def refuse_requeue(self, job_id: int, by: str) -> None:
+        """Audit a "Try again" from someone who may not press it, under the record the job is for."""
+        with self.store.db.atomic() as db:
+            row = db.execute("select subject from outbox where id = ?", [job_id]).fetchone()
+            subject = row[0] if row and row[0] else f"outbox:{job_id}"
+            audit.record(db, subject=subject, action="refused", actor=by, at=utc_iso(self.clock()),
+                         detail=f"retry of job {job_id}")
+
     # -- background worker ----------------------------------------------------------------
 
     def start(self) -> None:

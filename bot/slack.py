@@ -421,6 +421,8 @@ class SlackBot:
             with apologising(lambda r: self.tell(body, r)):
                 actor, job = actor_of(body), as_int(action.get("value", ""))
                 if job is None or not self.services.roster.is_slt(actor):
+                    if job is not None:
+                        self.services.outbox.refuse_requeue(job, actor.key)
                     self.tell(body, Reply(kind="error", text=messages.INCIDENT_SLT_ONLY, private=True))
                     return
                 self.services.outbox.requeue(job, actor.key)  # 0 when someone else pressed it first

@@ -145,6 +145,8 @@ def test_a_permanent_slack_error_on_the_slt_post_is_not_retried_but_shown_to_slt
     slack.click("retry_delivery", retry["value"], user=STAFF_USER, view={"id": "VHOME", "type": "home"})
     [refusal] = fake.wait_for("chat.postMessage", where=lambda c: c.body["channel"] == STAFF_USER)
     assert messages.INCIDENT_SLT_ONLY in text_of(refusal)
+    assert slack.services.incidents.history(reference)[-1] | {"at": ""} == {
+        "at": "", "action": "refused", "actor": f"slack:{STAFF_USER}", "detail": f"retry of job {failed['id']}"}
     slack.click("retry_delivery", retry["value"], user=SLT_USER, view={"id": "VHOME", "type": "home"})
     [post] = fake.wait_for("chat.postMessage", where=lambda c: c.body["channel"] == SLT_CHANNEL)
     assert reference in text_of(post)
