@@ -278,6 +278,7 @@ class IncidentDB:
         return [
             (post["platform"], OutboundMessage(kind=notice.kind, destination=post["destination"], reply=notice.reply), post["id"])
             for post in outbox.posts(db, incident.reference)
+            if post["status"] in (outbox.PENDING, outbox.SENDING, outbox.SENT)
         ]
 
     def mark_reminded(self, incident: Incident, reply_notice: Notice, hours: float) -> None:

@@ -140,14 +140,12 @@ def enqueue(
 
 
 def posts(db: Database, subject: str) -> list[dict]:
-    """The "post" jobs of one record that its updates and thread replies follow: all but
-    superseded ones. A failed post is among them: what happens meanwhile waits on it (failing
-    with it), and "Try again" sends the post and then those, so SLT see the record as it is now."""
+    """The "post" jobs of one record with their status and delivered message id (`result_ref`)."""
     return list(
         db.query(
             "select id, platform, destination, status, result_ref from outbox "
-            "where subject = ? and kind = 'post' and status != ? order by id",
-            [subject, SUPERSEDED],
+            "where subject = ? and kind = 'post' order by id",
+            [subject],
         )
     )
 

@@ -249,6 +249,7 @@ class ReviewDB:
             (post["platform"], OutboundMessage(kind=notice.kind, destination=post["destination"], reply=notice.reply),
              post["id"])  # fmt: skip
             for post in outbox.posts(db, request.reference)
+            if post["status"] in (outbox.PENDING, outbox.SENDING, outbox.SENT)
         ]
 
     # -- reads ----------------------------------------------------------------------------

@@ -160,23 +160,6 @@ def test_a_permanent_slack_error_on_the_slt_post_is_not_retried_but_shown_to_slt
     assert trail[-2]["actor"] == f"slack:{SLT_USER}"
 
 
-def test_what_slt_did_while_the_post_had_failed_follows_it_when_it_is_sent_again(slack, fake):
-    fake.fail("chat.postMessage", times=1, status=200, error="not_in_channel")
-    reference = file_report(slack, fake)
-    [failed] = fake.wait_until(slack.services.outbox.failed)
-    slack.click(actions.INCIDENT_ACKNOWLEDGE, reference, user=SLT_USER, channel="DHOME")  # from the Home tab, say
-    slack.settle()
-    assert slack.services.incidents.get(reference).status == "acknowledged"
-    slack.click("retry_delivery", str(failed["id"]), user=SLT_USER, view={"id": "VHOME", "type": "home"})
-    [post] = fake.wait_for("chat.postMessage", where=lambda c: c.body["channel"] == SLT_CHANNEL and "thread_ts" not in c.body)
-    [update] = fake.wait_for("chat.update", where=lambda c: c.body["channel"] == SLT_CHANNEL)
-    [reply] = fake.wait_for("chat.postMessage", where=lambda c: c.body.get("thread_ts") is not None)
-    assert reference in text_of(post) and update.body["ts"] == reply.body["thread_ts"]  # the post sent again
-    assert "Acknowledged" in text_of(update) and reference in text_of(reply)
-    slack.settle()
-    assert slack.services.outbox.failed() == []
-
-
 def test_two_hundred_concurrent_reports_get_two_hundred_unique_references(slack, fake):
     view = open_report(slack, fake)
 
