@@ -121,7 +121,7 @@ def verbatim(text: str) -> list[Block]:
     not render (a draft must not be able to dress itself up as the post's own fields); a run of
     backticks in it cannot close the block early."""
     fenced = text.replace("`", "`\u200b")  # no two backticks touch, nor a fence
-    return [section(f"```\u200b{piece}```") for piece in pieces(fenced, SECTION_CHARS - 7)]
+    return [section(f"```\u200b{piece}\u200b```") for piece in pieces(fenced, SECTION_CHARS - 8)]
 
 
 def context(text: str) -> Block:
@@ -186,7 +186,7 @@ def render(reply: Reply, *, limit: int = MESSAGE_BLOCKS) -> list[Block]:
     if reply.title:
         body.append(header(reply.title))
     if reply.text:
-        body += verbatim(reply.text) if reply.kind == "review" else sections(reply.text)
+        body += verbatim(reply.text) if reply.verbatim else sections(reply.text)
     for i, passage in enumerate(reply.passages):
         body += passage_blocks(passage, best=i == 0)
     body += fact_blocks(reply.facts)

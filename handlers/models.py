@@ -126,7 +126,8 @@ class Reply(BaseModel):
     """What a handler says back, before any platform renders it.
 
     `private` asks the platform to show it only to the person (Slack ephemeral); `notes`
-    are short follow-ups such as the next step; `passages` are policy quotes.
+    are short follow-ups such as the next step; `passages` are policy quotes. `verbatim` says
+    `text` is someone's own words (a draft), to be shown exactly as typed, never formatted.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -139,3 +140,4 @@ class Reply(BaseModel):
     notes: list[str] = Field(default_factory=list)
     buttons: list[Button] = Field(default_factory=list)
     private: bool = False
+    verbatim: bool = False

@@ -208,7 +208,7 @@ def _shortened(request: ReviewRequest) -> tuple[str, bool]:
     text = request.draft.text.strip()
     if len(text) <= POST_DRAFT_CHARS:
         return text, False
-    return text[:POST_DRAFT_CHARS].rstrip() + "… " + messages.full_text_in(request.reference), True
+    return text[:POST_DRAFT_CHARS].rstrip() + "…", True
 
 
 def slt_post(request: ReviewRequest, now: datetime) -> Reply:
@@ -226,8 +226,10 @@ def slt_post(request: ReviewRequest, now: datetime) -> Reply:
         kind="review",
         title=f"{messages.REVIEW_TITLE} {ref}",
         text=text,
+        verbatim=True,
         facts=draft_facts(request, now),
-        notes=finding_notes(request.findings) or [messages.REVIEW_NO_FINDINGS],
+        notes=[*([messages.full_text_in(ref)] if shortened else []),
+               *(finding_notes(request.findings) or [messages.REVIEW_NO_FINDINGS])],
         passages=finding_passages(request.findings),
         buttons=buttons,
     )
@@ -346,6 +348,7 @@ def view_draft(actor: Actor, reference: str, book: ReviewBook, roster: SltCheck)
         kind="review",
         title=f"{messages.REVIEW_FULL_TITLE} — {request.reference}",
         text=request.draft.text,
+        verbatim=True,
         facts=draft_facts(request, utcnow()),
         private=True,
     )

@@ -182,8 +182,8 @@ def test_a_long_draft_is_shortened_in_the_channel_and_shown_whole_to_slt(service
     text = ("Our summer term newsletter. " * 1500)[:40_000]
     reference = request_second_opinion(REQUESTER, DraftInput(text=text), "k", reviewer, book).reference
     post = slt_post(book.get(reference), datetime.now().astimezone())
-    assert post.text.endswith(messages.full_text_in(reference))
-    assert len(post.text) <= POST_DRAFT_CHARS + len(messages.full_text_in(reference)) + 2
+    assert post.text.endswith("…") and len(post.text) <= POST_DRAFT_CHARS + 1 and post.verbatim
+    assert post.notes[0] == messages.full_text_in(reference)  # said beside the draft, not inside it
     assert post.buttons[0].action == actions.SO_VIEW
     full = view_draft(HEAD, reference, book, services.roster)
     assert full.private and full.text == text

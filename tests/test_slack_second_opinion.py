@@ -49,6 +49,7 @@ def test_the_command_opens_the_modal_with_the_draft_then_shows_findings_before_s
     assert messages.CHECK_TITLE in shown and "Send to SLT" in shown
     rendered = json.dumps([b for b in checked["view"]["blocks"] if b["type"] != "input"])
     assert "Jamie Smith" in rendered and "<!channel>" not in rendered  # findings quote the draft, inert
+    assert "```" not in rendered  # the bot's own guidance is formatted text, not a quoted draft
     [draft_input] = [b for b in checked["view"]["blocks"] if b.get("block_id") == "draft"]
     assert draft_input["element"]["initial_value"] == DRAFT  # plain-text input: shown literally, never parsed
     assert slack.services.store.db.execute("select count(*) from review_requests").fetchone()[0] == 0
