@@ -515,7 +515,9 @@ class TeamsBot(ActivityHandler):
             await self.replace_form(turn_context, cards.second_opinion_form(nonce, data, error))
             return
         reply = await asyncio.to_thread(second_opinion.check_draft, actor, draft, self.services.reviewer)
-        checked = str(uuid.uuid4())  # each check its own: the form stays live, and a revised draft is a new request
+        # Kept under the form and the draft: the form stays live, so a revised draft is a new request,
+        # and a check clicked twice (or re-sent by Teams) is still one.
+        checked = str(uuid.uuid5(uuid.UUID(nonce), draft.model_dump_json()))
         await asyncio.to_thread(self.directory.keep_draft, checked, actor.user_id, draft)
         buttons = [b.model_copy(update={"value": checked}) if b.action == actions.SO_SEND else b for b in reply.buttons]
         await self.say(turn_context, reply.model_copy(update={"buttons": buttons}))
