@@ -27,15 +27,16 @@ def ask(question: Question, kb: Answerer, log: QuestionLog) -> Reply:
 
 
 def _passages(answer: Answer) -> list[Passage]:
-    """The matches as shown: a lead-in already on screen (as a passage or another's lead-in) is
-    not repeated above the next bullet."""
+    """The matches as shown: a lead-in already on screen (as a passage or another's lead-in, in
+    the same document and section) is not repeated above the next bullet."""
     passages: list[Passage] = []
-    shown: set[str] = set()
+    shown: set[tuple[str, str, str]] = set()  # (document, section, text): the same words elsewhere are another list
     for m in answer.matches:
-        lead_in = "" if m.chunk.context in shown else m.chunk.context
+        where = (m.chunk.document, m.chunk.section_path)
+        lead_in = "" if (*where, m.chunk.context) in shown else m.chunk.context
         passages.append(Passage(text=m.chunk.text, document=document_title(m.chunk.document),
                                 section=m.chunk.section_path, score=round(m.score, 3), lead_in=lead_in))
-        shown |= {m.chunk.text, m.chunk.context}
+        shown |= {(*where, m.chunk.text), (*where, m.chunk.context)}
     return passages
 
 

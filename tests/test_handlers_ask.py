@@ -171,3 +171,14 @@ def test_a_bullet_is_shown_under_its_lead_in_once(tmp_path, log):
     reply = ask(question("Does SLT approve account creation and lead investigations?"), small, log)
     slt = [(p.text, p.lead_in) for p in reply.passages if p.text in ("approve account creation", "lead investigations")]
     assert len(slt) == 2 and [lead_in for _, lead_in in slt] == ["SLT", ""]
+
+
+def test_the_same_lead_in_in_another_document_is_shown_again(tmp_path, log):
+    lead_in = "Before anything is posted, members of staff must make sure that:"
+    for name, bullet in (("photo-policy.txt", "- photo consent forms are on file"),
+                         ("messaging-policy.txt", "- message consent forms are on file")):
+        (tmp_path / name).write_text(f"Posting\n\n{lead_in}\n\n{bullet}\n", encoding="utf-8")
+    text = "Are photo consent forms and message consent forms on file before anything is posted?"
+    reply = ask(question(text), KnowledgeBase.from_folder(tmp_path), log)
+    bullets = [p for p in reply.passages if "consent forms" in p.text]
+    assert len(bullets) == 2 and all(p.lead_in == lead_in for p in bullets)
