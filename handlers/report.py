@@ -6,7 +6,7 @@ API for the platform adapters (Slack, Teams, console):
   `ReportForm(...)` / `form_errors()`. The incident, its audit row and the SLT/DSL notices
   are stored in one transaction *before* the reply says "received"; when storing fails
   `Submission.stored` is False and the reply says the report was NOT received. The same
-  `dedupe_key` (e.g. `slack:view:<view id>`, `teams:nonce:<uuid>`) returns the same reference.
+  `dedupe_key` (e.g. `slack:view:<view id>`, `teams:nonce:<user>:<uuid>`) returns the same reference.
 - `act(actor, reference, action, book, roster, text=None) -> ActionOutcome` for the SLT
   buttons (`handlers.actions.INCIDENT_*`, button value = reference). Actions listed in
   `TEXT_ACTIONS` need `text` (note, escalation, outcome): ask for it with

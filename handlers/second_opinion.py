@@ -12,7 +12,7 @@ API for the platform adapters (Slack, Teams, console):
   request (draft, findings, requester, status pending, reference `SO-2026-0007`), its
   "requested" audit row and the approvals-channel post are stored in one transaction
   before the reply says "sent". The same `dedupe_key` (`slack:view:<id>`,
-  `teams:nonce:<uuid>`, `console:<uuid>`) returns the same reference.
+  `teams:nonce:<user>:<uuid>`, `console:<uuid>`) returns the same reference.
 - `decide(actor, reference, action, comment, book, roster) -> DecisionOutcome` for the SLT
   buttons `actions.SO_APPROVE` / `SO_REQUEST_CHANGES` / `SO_REJECT` (button value = the
   reference). The last two need a comment: ask with `messages.REVIEW_COMMENT_PROMPTS[action]`
