@@ -84,7 +84,7 @@ class Console:
     def is_command(self, line: str) -> bool:
         """Whether a line is one of the console's commands or a button press ("/2")."""
         command = command_of(line)
-        return command in self.commands or command in QUIT or command == CANCEL or BUTTON.fullmatch(command) is not None
+        return command in self.commands or command in QUIT or BUTTON.fullmatch(command) is not None
 
     def run(self) -> None:
         print(f"staffbot — {messages.HELP_TEXT}\nType /help for commands, /quit to leave.", file=self.stdout)

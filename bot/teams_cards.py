@@ -165,7 +165,8 @@ def report_form(nonce: str, values: dict[str, Any] | None = None, errors: dict[s
     body += _input("Input.Text", "link", labels["link"], errors, style="Url", maxLength=MAX_LINK_CHARS,
                    **_text_value(values, "link"))
     today = today or date.today()
-    body += _input("Input.Date", "when", labels["when"], errors, isRequired=True, min=EARLIEST.isoformat(), max=today.isoformat(),
+    body += _input("Input.Date", "when", labels["when"], errors, isRequired=True,
+                   min=EARLIEST.isoformat(), max=today.isoformat(),
                    value=str(values.get("when") or today.isoformat()))
     body += _input("Input.Text", "people", labels["people"], errors, isMultiline=True, maxLength=MAX_NARRATIVE_CHARS,
                    **_text_value(values, "people"))

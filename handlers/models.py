@@ -17,12 +17,12 @@ Platform = Literal["console", "slack", "teams"]
 MAX_QUESTION_CHARS = 1000
 
 
-
 def unreadable(text: str) -> bool:
     """Whether `text` holds what is not text: control characters other than line breaks and tabs,
     or lone surrogates. Emoji joiners and variation selectors (in family and flag emoji), no-break
     spaces and characters newer than Python's Unicode tables are text."""
     return any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in "\n\r\t" for ch in text)
+
 
 class Actor(BaseModel):
     """Who is speaking: a user id on one platform (Slack user id, Teams AAD object id)."""

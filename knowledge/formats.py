@@ -193,6 +193,9 @@ def parse_pdf(path: Path) -> list[Block]:
     return parse_plain("\n".join(pages), loose=True)
 
 
+STRAY_SHARE = 0.01  # control characters a text file may hold, as a share of its characters (binary: ~12%)
+
+
 def _read_text(path: Path) -> str:
     """File text as UTF-8 (with or without BOM), UTF-16 with its BOM (Notepad's "Unicode"), or
     else Windows-1252; raises ValueError for what is not text at all (a NUL, or more than a few
@@ -209,10 +212,8 @@ def _read_text(path: Path) -> str:
     stray = [ch for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t"]
     if "\x00" in stray or len(stray) > len(text) * STRAY_SHARE:
         raise ValueError("not a text file: it holds control characters")
-    return "".join(" " if ch in stray else ch for ch in text) if stray else text
+    return text.translate(dict.fromkeys(map(ord, stray), " "))
 
-
-STRAY_SHARE = 0.01  # control characters a text file may hold, as a share of its characters (binary: ~12%)
 
 PARSERS: dict[str, Callable[[Path], list[Block]]] = {
     ".txt": lambda path: parse_plain(_read_text(path)),

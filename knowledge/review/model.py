@@ -35,7 +35,7 @@ from knowledge.text import STOP_WORDS, stem, words
 MODEL_FILE = "verdict_model.json"
 FORMAT = "staffbot-verdict-model/2"
 RISK = "risk"  # the combiner's weight for the naive Bayes log-odds
-MIN_EVIDENCE = 4  # content words the model must know to flag a draft on its own ("What a day!" has one)
+MIN_EVIDENCE = 4  # content words the model must know to flag a draft on its own ("Sports day fun!" has three)
 CUED = "cued"  # the combiner's weight for any cue finding at all; the others are reason codes
 REPLY = "reply"
 
