@@ -1,6 +1,7 @@
 """KnowledgeBase: answer a staff question with the policy passages that cover it.
 
-The passage is chosen by the passage model (knowledge/likelihood.py). Whether the policy
+The passage model (knowledge/likelihood.py) proposes candidates and the reranker
+(knowledge/rerank.py) orders them. Whether the policy
 covers the question at all is a separate call: a logistic function of how well the policy's
 wording covers it (BM25) and how much of it the policy mentions anywhere, with two kinds of
 question held to a higher bar: how-to questions ("how do I reset...": a policy says what is
@@ -11,17 +12,19 @@ allowed, rarely how to work a system) and questions that never touch the policy'
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 from knowledge.index import Index, Unit
 from knowledge.ingest import Library, load_folder
 from knowledge.logistic import sigmoid
 from knowledge.models import Answer, Chunk, Match, NextStep
+from knowledge.rerank import DEPTH, Reranker
 from knowledge.text import normalise, words
 from knowledge.vocabulary import Vocabulary
 
 ANSWER_THRESHOLD = 0.5  # below this confidence the policy is taken not to cover the question
-AMBIGUITY_RATIO = 0.5  # runner-up, from another section, at least half as likely as the best
+AMBIGUITY_RATIO = 0.5  # runner-up, from another section, at least half as likely as the best to be right
 MAX_MATCHES = 3
 # Logistic calibration of `features` (see `confidence`), fitted by tools/fit_calibration.py
 # on the dev, extra, held-out and diagnostic question sets so that at most 5% of their
@@ -31,9 +34,11 @@ CALIBRATION_BIAS = -6.9124
 NEXT_STEP_PRIORITY: tuple[NextStep, ...] = ("report", "second_opinion")
 
 
-def _relative(ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
-    """(chunk index, likelihood relative to the best) from (chunk index, log-likelihood)."""
-    return [(i, math.exp(score - ranked[0][1])) for i, score in ranked]
+def _shown(ranked: list[tuple[int, float]], k: int) -> list[tuple[int, float]]:
+    """The first k of `ranked` (chunk index, reranker score) as (chunk index, odds of being right
+    relative to the first), the runners-up by their odds so that scores fall down the list."""
+    odds = [(i, math.exp(score - ranked[0][1])) for i, score in ranked[:k]]
+    return odds[:1] + sorted(odds[1:], key=lambda item: -item[1])
 
 
 class KnowledgeBase:
@@ -43,6 +48,7 @@ class KnowledgeBase:
         self.vocabulary = vocabulary if vocabulary is not None else Vocabulary.default()
         self.problems = list(problems or [])
         self.index = Index(self.chunks, self.vocabulary)
+        self.reranker = Reranker(self.chunks)
 
     @classmethod
     def from_folder(cls, path: Path | str, vocabulary: Vocabulary | None = None) -> KnowledgeBase:
@@ -55,22 +61,28 @@ class KnowledgeBase:
         return cls(library.chunks, vocabulary, library.problems)
 
     def search(self, question: str, k: int = MAX_MATCHES) -> list[Match]:
-        """The k best passages, each scored by its likelihood relative to the best (1.0)."""
-        ranked = self.index.rank(self.index.analyse(question), k)
-        return [Match(chunk=self.chunks[i], score=score) for i, score in _relative(ranked)]
+        """The k (at most DEPTH) best passages, each scored by its odds relative to the best (1.0)."""
+        units = self.index.analyse(question)
+        ranked = self.rank(question, units, self.index.coverage(units))
+        return [Match(chunk=self.chunks[i], score=score) for i, score in _shown(ranked, k)] if ranked else []
+
+    def rank(self, question: str, units: list[Unit], coverage: Mapping[int, float]) -> list[tuple[int, float]]:
+        """The passage model's best candidates, the reranker's pick first: (chunk index, score)."""
+        return self.reranker.rerank(question, self.index.rank(units, DEPTH), coverage)
 
     def answer(self, question: str) -> Answer:
         units = self.index.analyse(question)
-        ranked = self.index.rank(units, 10)
+        coverage = self.index.coverage(units)
+        ranked = self.rank(question, units, coverage)
         next_step = self.next_step(question)
         if not ranked:
             return Answer(question=question, answered=False, confidence=0.0, next_step=next_step)
-        confidence = self.confidence(self.features(question, units))
-        relative = _relative(ranked)
-        matches = [Match(chunk=self.chunks[i], score=round(confidence * s, 4)) for i, s in relative[:MAX_MATCHES]]
+        confidence = self.confidence(self.features(question, units, coverage))
+        shown = _shown(ranked, MAX_MATCHES)
+        matches = [Match(chunk=self.chunks[i], score=round(confidence * s, 4)) for i, s in shown]
         answered = confidence >= ANSWER_THRESHOLD
-        ambiguous = answered and len(ranked) > 1 and relative[1][1] >= AMBIGUITY_RATIO and (
-            self.chunks[ranked[1][0]].section != self.chunks[ranked[0][0]].section)
+        ambiguous = answered and len(shown) > 1 and shown[1][1] >= AMBIGUITY_RATIO and (
+            self.chunks[shown[1][0]].section != self.chunks[shown[0][0]].section)
         closest: list[str] = []
         if not answered:
             for i, _ in ranked:
@@ -91,12 +103,12 @@ class KnowledgeBase:
         return vocab.names_the_topic(words(question)) or any(
             term in vocab.topic_stems or term[1:] in vocab.topic_concepts for unit in units for term in unit.alternatives)
 
-    def features(self, question: str, units: list[Unit]) -> dict[str, float]:
+    def features(self, question: str, units: list[Unit], coverage: Mapping[int, float]) -> dict[str, float]:
         """What the calibration weighs: how well the policy's wording covers the question
-        (best BM25 score), the share of the question's words and concepts the policy uses
+        (the best of `coverage`, the chunks' BM25 scores), the share of the question's words and concepts the policy uses
         at all, whether it opens like a how-to, and whether it is off the policy's subject."""
         return {
-            "coverage": self.index.coverage(units),
+            "coverage": max(coverage.values(), default=0.0),
             "covered_share": self.index.covered_share(units),
             "procedure": float(self.vocabulary.asks_for_procedure(words(question))),
             "off_topic": float(not self.on_topic(question, units)),

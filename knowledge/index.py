@@ -199,15 +199,15 @@ class Index:
         log-likelihood) pairs, best first."""
         return self.passages.rank(self.terms(units), k)
 
-    def coverage(self, units: list[Unit]) -> float:
-        """The best BM25 score of any chunk: how much of the question the policy's wording
-        covers, whichever passage it is in."""
+    def coverage(self, units: list[Unit]) -> dict[int, float]:
+        """Chunk index -> its BM25 score for the question: how much of the question the
+        policy's wording covers there (chunks sharing nothing with it are left out)."""
         totals: dict[int, float] = defaultdict(float)
         for unit in units:
             weight = self.weight(unit)
             for doc, score in self.unit_scores(unit).items():
                 totals[doc] += weight * score
-        return max(totals.values(), default=0.0)
+        return totals
 
     def covered_share(self, units: list[Unit]) -> float:
         """The weighted share of the question's units that some chunk contains: "whiteboard"

@@ -1,4 +1,4 @@
-"""Which passages the passage model mixes up, found from the topics files' own example questions.
+"""Which passages the knowledge base mixes up, found from the topics files' own example questions.
 
     python tools/confused_passages.py [--policies DIR] [--top N]
 
@@ -16,7 +16,7 @@ import argparse
 import random
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from rapidfuzz import fuzz
@@ -24,6 +24,7 @@ from rapidfuzz import fuzz
 from knowledge.answer import KnowledgeBase
 from knowledge.ingest import load_folder
 from knowledge.models import Chunk
+from knowledge.rerank import example_questions
 from knowledge.text import normalise
 from knowledge.toml import tomllib
 from knowledge.topics import is_sidecar
@@ -31,31 +32,37 @@ from knowledge.vocabulary import Vocabulary
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDS = 4
-MIN_WORDS = 5  # shorter topic entries are phrases, not questions
 OVERLAP = 95  # rapidfuzz partial ratio from which two passages say the same thing
 
 
-def confusions(chunks: Sequence[Chunk], vocabulary: Vocabulary, seed: int = 1) -> Counter[tuple[str, str]]:
-    """(asked passage id, answered passage id) -> how many held-out example questions went wrong."""
+def held_out(chunks: Sequence[Chunk], vocabulary: Vocabulary, seed: int = 1
+             ) -> Iterator[tuple[KnowledgeBase, Chunk, str]]:
+    """(knowledge base built without the question, its passage, example question) for every
+    example question of `chunks`, FOLDS knowledge bases in all."""
     rng = random.Random(seed)
     fold = {(c.id, q): rng.randrange(FOLDS) for c in chunks for q in c.topics}
-    found: Counter[tuple[str, str]] = Counter()
     for k in range(FOLDS):
         kept = [c.model_copy(update={"topics": tuple(q for q in c.topics if fold[(c.id, q)] != k)}) for c in chunks]
         kb = KnowledgeBase(kept, vocabulary)
         for chunk in chunks:
-            for question in chunk.topics:
-                if fold[(chunk.id, question)] != k or len(question.split()) < MIN_WORDS:
-                    continue
-                ranked = kb.index.rank(kb.index.analyse(question), 1)
-                if ranked and not _overlap(chunk.text, chunks[ranked[0][0]].text):
-                    found[(chunk.id, chunks[ranked[0][0]].id)] += 1
+            for question in example_questions(chunk):
+                if fold[(chunk.id, question)] == k:
+                    yield kb, chunk, question
+
+
+def confusions(chunks: Sequence[Chunk], vocabulary: Vocabulary, seed: int = 1) -> Counter[tuple[str, str]]:
+    """(asked passage id, answered passage id) -> how many held-out example questions went wrong."""
+    found: Counter[tuple[str, str]] = Counter()
+    for kb, chunk, question in held_out(chunks, vocabulary, seed):
+        matches = kb.search(question, 1)
+        if matches and not same_passage(chunk, matches[0].chunk):
+            found[(chunk.id, matches[0].chunk.id)] += 1
     return found
 
 
-def _overlap(a: str, b: str) -> bool:
+def same_passage(a: Chunk, b: Chunk) -> bool:
     """Whether one text is (all but a comma or an asterisk of) a part of the other."""
-    return fuzz.partial_ratio(normalise(a), normalise(b)) >= OVERLAP
+    return fuzz.partial_ratio(normalise(a.text), normalise(b.text)) >= OVERLAP
 
 
 def match_phrases(folder: Path) -> list[str]:

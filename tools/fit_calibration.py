@@ -36,7 +36,8 @@ def rows(kb: KnowledgeBase) -> tuple[list[list[float]], list[bool]]:
     features, labels = [], []
     for name in FITTED:
         for item in json.loads((ROOT / name).read_text(encoding="utf-8")):
-            found = kb.features(item["question"], kb.index.analyse(item["question"]))
+            units = kb.index.analyse(item["question"])
+            found = kb.features(item["question"], units, kb.index.coverage(units))
             features.append([found[key] for key in CALIBRATION])
             labels.append(bool(item["in_scope"]))
     return features, labels

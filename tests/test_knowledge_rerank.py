@@ -1,0 +1,76 @@
+"""The reranker: a second look at the passage model's best candidates."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge import KnowledgeBase
+from knowledge.models import Chunk
+from knowledge.rerank import DEPTH, Reranker
+from knowledge_fixtures import POLICIES
+
+
+def _chunk(n: int, text: str, topics: tuple[str, ...] = ()) -> Chunk:
+    return Chunk(id=f"p:{n}", document="p.txt", section=(f"S{n}",), text=text, topics=topics,
+                 line_start=n, line_end=n)
+
+
+CHUNKS = [
+    _chunk(0, "Photographs of pupils need parental consent.",
+           ("photos", "can I post the sports day race photos", "do photos of pupils need consent first")),
+    _chunk(1, "Reply to comments politely and promptly.", ("how fast should we reply to comments",)),
+    _chunk(2, "Use an appropriate tone."),
+    _chunk(3, "Keep an eye on your digital footprint.", ("what does my digital footprint say about me",)),
+]
+
+
+def test_features_compare_each_candidate_with_the_best_and_with_its_closest_example_question() -> None:
+    ranked = [(1, -3.0), (0, -4.5), (2, -6.0)]
+    found = Reranker(CHUNKS).features("Can I post photos of the sports day race?", ranked, {0: 2.0, 1: 4.0})
+    assert [f["likelihood"] for f in found] == [0.0, -1.5, -3.0]
+    assert [f["coverage"] for f in found] == [1.0, 0.5, 0.0]  # relative to the best candidate's BM25
+    photos = found[1]
+    assert photos["wording"] > 0.85 > found[0]["wording"]  # word order is ignored; "of" is one word more
+    assert photos["overlap"] == 1.0  # every content word of the example question is in the question
+    assert found[2]["wording"] == found[2]["overlap"] == 0.0  # no example questions: nothing to be close to
+    assert "photos" not in Reranker(CHUNKS)._examples_of(0)[0]  # a two-word topic is a phrase, not a question
+
+
+def test_the_best_scored_candidate_comes_first_and_the_rest_keep_the_passage_models_order() -> None:
+    wording_only = {"likelihood": 0.0, "coverage": 0.0, "wording": 1.0, "overlap": 0.0}
+    ranked = [(3, -1.0), (1, -2.0), (0, -3.0)]
+    order = Reranker(CHUNKS, wording_only).rerank("can I post the sports day race photos", ranked, {})
+    assert [i for i, _ in order] == [0, 3, 1]
+    assert order[0][1] == pytest.approx(1.0)
+    assert Reranker(CHUNKS).rerank("anything", [], {}) == []
+
+
+def test_a_passage_without_example_questions_is_not_outscored_for_lacking_them() -> None:
+    # Any two texts are somewhat alike; a passage with example questions must not win on that.
+    ranked = [(2, -1.0), (1, -2.0)]
+    assert Reranker(CHUNKS).rerank("what tone do we use", ranked, {2: 1.0, 1: 1.0})[0][0] == 2
+    assert Reranker(CHUNKS).rerank("what tone do we use", ranked, {2: 1.0, 1: 3.0})[0][0] == 1  # coverage still counts
+
+
+@pytest.fixture(scope="module")
+def shipped() -> KnowledgeBase:
+    return KnowledgeBase.from_folder(POLICIES)
+
+
+@pytest.mark.parametrize("question", [
+    "my cousin's kid goes to the school, can I still be friends with her on insta",
+    "who signs off a new account for the PE department",
+    "a reporter rang me about the trip accident, what do I say",
+    "can I put a pic of the choir on my own facebook",
+    "what should our replies on the school page sound like",  # the reranker's pick is not the passage model's
+])
+def test_answers_lead_with_the_rerankers_pick_and_scores_fall(shipped: KnowledgeBase, question: str) -> None:
+    units = shipped.index.analyse(question)
+    coverage = shipped.index.coverage(units)
+    candidates = shipped.index.rank(units, DEPTH)
+    scores = {shipped.chunks[i].id: s for i, s in shipped.reranker.rerank(question, candidates, coverage)}
+    answer = shipped.answer(question)
+    assert answer.matches[0].chunk.id == max(scores, key=scores.__getitem__)
+    shown = [m.score for m in answer.matches]
+    assert shown == sorted(shown, reverse=True) and len(shown) == 3
+    assert [m.chunk.id for m in shipped.search(question)] == [m.chunk.id for m in answer.matches]
