@@ -349,16 +349,17 @@ class SlackBot:
 
         @app.view(blocks.ASK_CALLBACK)
         def asked(ack: Callable, body: dict, view: dict) -> None:
-            text = view["state"]["values"]["question"][blocks.VALUE].get("value") or ""
-            actor = actor_of(body)
-            try:
-                question = Question(actor=actor, text=text, place=Place(channel_id=actor.user_id))
-            except ValidationError as exc:
-                ack(response_action="errors", errors={"question": first_error(exc)})
-                return
-            ack()
-            with apologising(lambda r: self.direct(actor.user_id, r)):
-                self.direct(actor.user_id, ask(question, self.services.kb, self.services.questions))
+            with self.readable_form(ack, body, view):
+                text = blocks.text_value(view, "question")
+                actor = actor_of(body)
+                try:
+                    question = Question(actor=actor, text=text, place=Place(channel_id=actor.user_id))
+                except ValidationError as exc:
+                    ack(response_action="errors", errors={"question": first_error(exc)})
+                    return
+                ack()
+                with apologising(lambda r: self.direct(actor.user_id, r)):
+                    self.direct(actor.user_id, ask(question, self.services.kb, self.services.questions))
 
     def _buttons(self, app: App) -> None:
         @app.action(pressed(actions.FEEDBACK_HELPFUL, actions.FEEDBACK_NOT_HELPFUL))
@@ -451,22 +452,24 @@ class SlackBot:
 
         @app.view(blocks.REPORT_CALLBACK)
         def report_submitted(ack: Callable, body: dict, view: dict) -> None:
-            try:
-                form = ReportForm.model_validate(blocks.report_values(view["state"]["values"]))
-            except ValidationError as exc:
-                ack(response_action="errors", errors=self.form_errors(form_errors(exc)))
-                return
-            try:
-                book = self.services.incidents
-            except ConfigError:
-                log.exception("incident reports are not configured")
-                ack(response_action="errors", errors={"what_happened": messages.REPORTS_NOT_SET_UP})
-                return
-            submission = report.submit_report(form, actor_of(body), f"slack:view:{view['id']}", book)
-            if not submission.stored:
-                ack(response_action="errors", errors={"what_happened": submission.reply.text})
-                return
-            ack(response_action="update", view=blocks.result_view(submission.reply, messages.REPORT_RECEIVED_TITLE))
+            with self.readable_form(ack, body, view):
+                try:
+                    form = ReportForm.model_validate(blocks.report_values(view))
+                except ValidationError as exc:
+                    ack(response_action="errors", errors=self.form_errors(form_errors(exc)))
+                    return
+                try:
+                    book = self.services.incidents
+                except ConfigError:
+                    log.exception("incident reports are not configured")
+                    ack(response_action="errors", errors={"what_happened": messages.REPORTS_NOT_SET_UP})
+                    return
+                submission = report.submit_report(form, actor_of(body), f"slack:view:{view['id']}", book)
+                if not submission.stored:
+                    ack(response_action="errors", errors={"what_happened": submission.reply.text})
+                    return
+                ack(response_action="update",
+                    view=blocks.result_view(submission.reply, messages.REPORT_RECEIVED_TITLE))
 
         @app.action(pressed(*INCIDENT_ACTIONS))
         def incident_button(ack: Callable, body: dict, action: dict) -> None:
@@ -485,16 +488,17 @@ class SlackBot:
 
         @app.view(blocks.INCIDENT_TEXT_CALLBACK)
         def incident_text(ack: Callable, body: dict, view: dict) -> None:
-            meta = json.loads(view.get("private_metadata") or "{}")
-            text = view["state"]["values"]["text"][blocks.VALUE].get("value") or ""
-            outcome = report.act(
-                actor_of(body), meta.get("reference", ""), meta.get("action", ""),
-                self.services.incidents, self.services.roster, text,
-            )
-            if outcome.reply.kind == "error":
-                ack(response_action="errors", errors={"text": outcome.reply.text})
-            else:
-                ack(response_action="update", view=blocks.result_view(outcome.reply, messages.INCIDENT_TITLE))
+            with self.readable_form(ack, body, view):
+                meta = json.loads(view.get("private_metadata") or "{}")
+                text = blocks.text_value(view, "text")
+                outcome = report.act(
+                    actor_of(body), meta.get("reference", ""), meta.get("action", ""),
+                    self.services.incidents, self.services.roster, text,
+                )
+                if outcome.reply.kind == "error":
+                    ack(response_action="errors", errors={"text": outcome.reply.text})
+                else:
+                    ack(response_action="update", view=blocks.result_view(outcome.reply, messages.INCIDENT_TITLE))
 
     def _second_opinions(self, app: App) -> None:
         @app.command("/secondopinion")
@@ -519,30 +523,32 @@ class SlackBot:
 
         @app.view(blocks.CHECK_CALLBACK)
         def check(ack: Callable, body: dict, view: dict) -> None:
-            draft = blocks.draft_values(view["state"]["values"])
-            error = second_opinion.draft_error(draft)
-            if error:
-                ack(response_action="errors", errors={"draft": error})
-                return
-            findings = second_opinion.check_draft(actor_of(body), draft, self.services.reviewer)
-            ack(response_action="update", view=blocks.second_opinion_modal(draft, findings))
+            with self.readable_form(ack, body, view):
+                draft = blocks.draft_values(view)
+                error = second_opinion.draft_error(draft)
+                if error:
+                    ack(response_action="errors", errors={"draft": error})
+                    return
+                findings = second_opinion.check_draft(actor_of(body), draft, self.services.reviewer)
+                ack(response_action="update", view=blocks.second_opinion_modal(draft, findings))
 
         @app.view(blocks.SEND_CALLBACK)
         def send(ack: Callable, body: dict, view: dict) -> None:
-            draft = blocks.draft_values(view["state"]["values"])
-            try:
-                book = self.services.reviews
-            except ConfigError:
-                log.exception("second opinions are not configured")
-                ack(response_action="errors", errors={"draft": messages.REQUEST_NOT_SENT})
-                return
-            submission = second_opinion.request_second_opinion(
-                actor_of(body), draft, f"slack:view:{view['id']}", self.services.reviewer, book
-            )
-            if not submission.stored:
-                ack(response_action="errors", errors={"draft": submission.reply.text})
-                return
-            ack(response_action="update", view=blocks.result_view(submission.reply, "Second opinion"))
+            with self.readable_form(ack, body, view):
+                draft = blocks.draft_values(view)
+                try:
+                    book = self.services.reviews
+                except ConfigError:
+                    log.exception("second opinions are not configured")
+                    ack(response_action="errors", errors={"draft": messages.REQUEST_NOT_SENT})
+                    return
+                submission = second_opinion.request_second_opinion(
+                    actor_of(body), draft, f"slack:view:{view['id']}", self.services.reviewer, book
+                )
+                if not submission.stored:
+                    ack(response_action="errors", errors={"draft": submission.reply.text})
+                    return
+                ack(response_action="update", view=blocks.result_view(submission.reply, "Second opinion"))
 
         @app.action(pressed(actions.SO_APPROVE, actions.SO_REQUEST_CHANGES, actions.SO_REJECT, actions.SO_VIEW))
         def decision(ack: Callable, body: dict, action: dict) -> None:
@@ -564,13 +570,14 @@ class SlackBot:
 
         @app.view(blocks.COMMENT_CALLBACK)
         def commented(ack: Callable, body: dict, view: dict) -> None:
-            meta = json.loads(view.get("private_metadata") or "{}")
-            text = view["state"]["values"]["text"][blocks.VALUE].get("value") or ""
-            outcome = self.decide(actor_of(body), meta.get("reference", ""), meta.get("action", ""), text)
-            if outcome.reply.kind == "error":
-                ack(response_action="errors", errors={"text": outcome.reply.text})
-            else:
-                ack(response_action="update", view=blocks.result_view(outcome.reply, messages.REVIEW_TITLE))
+            with self.readable_form(ack, body, view):
+                meta = json.loads(view.get("private_metadata") or "{}")
+                text = blocks.text_value(view, "text")
+                outcome = self.decide(actor_of(body), meta.get("reference", ""), meta.get("action", ""), text)
+                if outcome.reply.kind == "error":
+                    ack(response_action="errors", errors={"text": outcome.reply.text})
+                else:
+                    ack(response_action="update", view=blocks.result_view(outcome.reply, messages.REVIEW_TITLE))
 
     # -- the work -------------------------------------------------------------------------
 
@@ -680,6 +687,23 @@ class SlackBot:
             OutboundMessage(kind="post", destination=where.id, reply=notice),  # type: ignore[union-attr]
             subject=f"question-{question_id}",
         )
+
+    @contextmanager
+    def readable_form(self, ack: Callable, body: dict, view: dict) -> Iterator[None]:
+        """Around a view_submission listener: a modal whose `view.state.values` lacks the blocks it
+        reads (malformed, or opened before an update changed the form) is turned away with a clear
+        error, on one of its own input blocks or, with none, by closing it and a DM, instead of a
+        500 that Slack shows as "trouble connecting". Nothing is done with it."""
+        try:
+            yield
+        except blocks.StaleForm as exc:
+            log.warning("turned away a form this version cannot read: %s", exc)
+            block_id = blocks.first_input(view)
+            if block_id is not None:
+                ack(response_action="errors", errors={block_id: messages.FORM_OUT_OF_DATE})
+                return
+            ack(response_action="clear")
+            self.direct(actor_of(body).user_id, Reply(kind="error", text=messages.FORM_OUT_OF_DATE, private=True))
 
     def open_modal(self, body: dict, view: dict) -> str | None:
         """Open `view` for this trigger (pushed on top when the click came from a modal); its view id."""

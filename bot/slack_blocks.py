@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 from handlers import actions, messages
-from handlers.incident_models import MAX_LINK_CHARS, MAX_NARRATIVE_CHARS, MAX_SHORT_CHARS, Category
+from handlers.incident_models import MAX_LINK_CHARS, MAX_NARRATIVE_CHARS, MAX_SHORT_CHARS, Category, ReportForm
 from handlers.models import MAX_QUESTION_CHARS, Button, Fact, Passage, Reply
 from knowledge.review.models import DraftInput
 
@@ -41,6 +42,8 @@ CHECK_CALLBACK = "second_opinion_check"
 SEND_CALLBACK = "second_opinion_send"
 COMMENT_CALLBACK = "second_opinion_comment"
 VALUE = "value"  # the action_id of every input element: block ids carry the field name
+REPORT_BLOCKS = tuple(ReportForm.model_fields)  # the input blocks each submitted modal must carry
+DRAFT_BLOCKS = ("draft", "target", "learner_images", "permission_checked")
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
@@ -332,11 +335,45 @@ def report_modal(prefill: str = "", today: date | None = None) -> dict:
     return modal("Report an incident", blocks, callback_id=REPORT_CALLBACK, submit="Send report")
 
 
-def report_values(state: dict[str, Any]) -> dict[str, Any]:
-    """`ReportForm` input from a submitted report modal's `view.state.values`."""
+class StaleForm(ValueError):
+    """A submitted modal without the input blocks this version reads: malformed, or opened before
+    an update changed the form. It cannot be read, so nothing may be done with it."""
+
+
+def submitted(view: dict[str, Any], block_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The element state of each named input block in a submitted view (`view.state.values`);
+    StaleForm names the blocks that are missing rather than a KeyError deep in a listener."""
+    state = view.get("state")
+    values = state.get("values") if isinstance(state, dict) else None
+    found: dict[str, dict[str, Any]] = {}
+    missing: list[str] = []
+    for block_id in block_ids:
+        block = values.get(block_id) if isinstance(values, dict) else None
+        element = block.get(VALUE) if isinstance(block, dict) else None
+        if isinstance(element, dict):
+            found[block_id] = element
+        else:
+            missing.append(block_id)
+    if missing:
+        raise StaleForm(f"{view.get('callback_id')!r} submitted without {', '.join(missing)}")
+    return found
+
+
+def first_input(view: dict[str, Any]) -> str | None:
+    """The block id of the view's first input block: where a form-wide error can be shown."""
+    return next((b["block_id"] for b in view.get("blocks") or () if isinstance(b, dict)
+                 and b.get("type") == "input" and isinstance(b.get("block_id"), str)), None)
+
+
+def text_value(view: dict[str, Any], block_id: str) -> str:
+    """What was typed in one text box of a submitted modal ("" when left empty)."""
+    return submitted(view, (block_id,))[block_id].get("value") or ""
+
+
+def report_values(view: dict[str, Any]) -> dict[str, Any]:
+    """`ReportForm` input from a submitted report modal."""
     values: dict[str, Any] = {}
-    for field, block in state.items():
-        element = block.get(VALUE, {})
+    for field, element in submitted(view, REPORT_BLOCKS).items():
         kind = element.get("type")
         if kind == "static_select":
             chosen = element.get("selected_option")
@@ -395,16 +432,14 @@ def second_opinion_modal(draft: DraftInput | None = None, findings: Reply | None
                  submit="Send to SLT")
 
 
-def draft_values(state: dict[str, Any]) -> DraftInput:
+def draft_values(view: dict[str, Any]) -> DraftInput:
     """The `DraftInput` in a submitted second-opinion modal."""
-    def value(block: str) -> Any:
-        return state.get(block, {}).get(VALUE, {})
-
+    state = submitted(view, DRAFT_BLOCKS)
     return DraftInput(
-        text=value("draft").get("value") or "",
-        target=(value("target").get("value") or "").strip() or None,
-        contains_learner_images=bool(value("learner_images").get("selected_options")),
-        permission_checked=bool(value("permission_checked").get("selected_options")),
+        text=state["draft"].get("value") or "",
+        target=(state["target"].get("value") or "").strip() or None,
+        contains_learner_images=bool(state["learner_images"].get("selected_options")),
+        permission_checked=bool(state["permission_checked"].get("selected_options")),
     )
 
 

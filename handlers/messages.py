@@ -145,6 +145,7 @@ REPORTS_NOT_SET_UP = (
     "leadership team (SLT) in person."
 )
 NOT_A_BUTTON_VALUE = "That button is out of date; please ask your question again."
+FORM_OUT_OF_DATE = "This form is out of date, so nothing was saved. Please open a new one and fill it in again."
 SLACK_LABELS = {
     "category": "What kind of incident is it?",
     "what_happened": "What happened?",

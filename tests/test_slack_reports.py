@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
@@ -12,6 +13,7 @@ from slack_fake import (  # noqa: F401
     SLT_CHANNEL, SLT_USER, SLT_USER_2, STAFF_USER, fake, serving, slack, slack_settings, text_of,
 )
 
+from bot import slack_blocks as blocks
 from bot.services import Services
 from handlers import actions, messages, report
 from handlers.incident_models import ReportForm
@@ -91,6 +93,45 @@ def test_modal_errors_come_back_per_field_and_nothing_is_stored(slack, fake):
     assert slack.services.incidents.all() == []
     slack.settle()
     assert not slt_posts(fake)
+
+
+OLD_STATE = {"narrative": {"value": {"type": "plain_text_input", "value": NARRATIVE}}}  # a block no form has now
+
+
+@pytest.mark.parametrize("form", ["report", "note", "question", "draft", "comment"])
+def test_a_form_without_the_blocks_it_needs_is_refused_on_one_of_its_own_and_nothing_is_stored(
+    slack, fake, caplog, form
+):
+    reference = file_report(slack, fake) if form == "note" else "SO-2026-0001"
+    view = {
+        "report": lambda: open_report(slack, fake),
+        "note": lambda: blocks.incident_text_modal(actions.INCIDENT_NOTE, reference),
+        "question": blocks.ask_modal,
+        "draft": blocks.second_opinion_modal,
+        "comment": lambda: blocks.comment_modal(actions.SO_REJECT, reference),
+    }[form]()
+    audit = slack.services.incidents.db["audit"]
+    before = audit.count
+    with caplog.at_level(logging.WARNING, logger="bot.slack"):
+        response = slack.submit(view, OLD_STATE, user=SLT_USER)
+    assert response.status == 200, response.body
+    assert response.json() == {"response_action": "errors",
+                               "errors": {view["blocks"][0]["block_id"]: messages.FORM_OUT_OF_DATE}}
+    assert "cannot read" in caplog.text and view["callback_id"] in caplog.text
+    slack.settle()
+    assert len(slack.services.incidents.all()) == (form == "note")
+    assert audit.count == before
+    assert not fake.recorded("chat.postMessage", where=lambda c: c.body["channel"] == SLT_USER)
+
+
+def test_a_form_with_no_input_block_left_is_closed_and_the_person_told_by_dm(slack, fake):
+    old = blocks.modal("Report an incident", [blocks.section("What happened?")],
+                       callback_id=blocks.REPORT_CALLBACK, submit="Send report")
+    response = slack.submit(old, {})
+    assert response.status == 200 and response.json() == {"response_action": "clear"}
+    [dm] = fake.wait_for("chat.postMessage", where=lambda c: c.body["channel"] == STAFF_USER)
+    assert messages.FORM_OUT_OF_DATE in text_of(dm)
+    assert slack.services.incidents.all() == []
 
 
 def test_the_same_submission_three_times_is_one_incident(slack, fake):
