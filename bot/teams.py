@@ -8,8 +8,8 @@ needs remembered). The handlers, store and outbox are the same as for Slack.
 
 Safety: no App ID means no authentication, so the app refuses to start without one unless
 STAFFBOT_TEAMS_NO_AUTH is set (for local tests). Authentication failures are 401, bad
-bodies 400/415, activities from another tenant 403 (and audited); re-sent activities are
-ignored by id.
+bodies 400/415 (as is a message or click that names no sender), activities from another
+tenant 403 (and audited); re-sent activities are ignored by id.
 
 Speed: Teams expects an answer within 15 s and re-sends otherwise, and a burst of staff
 questions must not queue. A typed message costs the request path only parsing,
@@ -43,7 +43,7 @@ from bot import teams_cards as cards
 from bot.config import ConfigError, Settings
 from bot.services import Services
 from bot.store import StoreError
-from bot.teams_bot import TeamsBot, message_response, typed
+from bot.teams_bot import TeamsBot, invoke_error, message_response, nobody_sent, typed
 from bot.teams_connector import SEND_TIMEOUT, Connector, ReusedClients, TeamsTransport, message_activity
 from bot.teams_store import TeamsDirectory
 
@@ -183,6 +183,12 @@ def messages_endpoint(adapter: CloudAdapter, bot: TeamsBot, clients: ReusedClien
             return _error(403, "this bot serves another tenant")
         if bot.overhears(activity):
             return web.Response(status=201)
+        if nobody_sent(activity):
+            log.warning("refused a Teams %s activity with no sender (from)", activity.type)
+            if activity.type == ActivityTypes.invoke:
+                refused = invoke_error("the activity has no sender (from)")
+                return web.json_response(refused.body, status=refused.status)
+            return _error(400, "the activity has no sender (from)")
         if not bot.first_here(activity):
             return _duplicate(activity)
         if typed(activity):

@@ -69,6 +69,20 @@ def actor_of(activity: Activity) -> Actor:
     return Actor(platform="teams", user_id=sender.aad_object_id or sender.id, name=sender.name or "")
 
 
+def nobody_sent(activity: Activity) -> bool:
+    """A message or invoke that names no sender (no `from`, or one without an id): there is nobody
+    to act for or to answer, so it is refused before anything is recorded."""
+    sender = activity.from_property
+    named = sender is not None and bool(sender.aad_object_id or sender.id)
+    return activity.type in (ActivityTypes.message, ActivityTypes.invoke) and not named
+
+
+def invoke_error(message: str) -> InvokeResponse:
+    """A 400 invoke response in the shape Teams expects for a card action it sent wrongly."""
+    error = {"code": "BadRequest", "message": message}
+    return InvokeResponse(status=400, body={"statusCode": 400, "type": ERROR_TYPE, "value": error})
+
+
 def channel_data(activity: Activity) -> dict[str, Any]:
     return activity.channel_data if isinstance(activity.channel_data, dict) else {}
 
@@ -550,8 +564,7 @@ class TeamsBot(ActivityHandler):
             return await super().on_invoke_activity(turn_context)
         action = activity.value.get("action") if isinstance(activity.value, dict) else None
         if not isinstance(action, dict) or action.get("type") != "Action.Execute":
-            error = {"code": "BadRequest", "message": "expected an Action.Execute action"}
-            return InvokeResponse(status=400, body={"statusCode": 400, "type": ERROR_TYPE, "value": error})
+            return invoke_error("expected an Action.Execute action")
         return InvokeResponse(status=200, body=await self.card_action(turn_context, action))
 
     async def card_action(self, turn_context: TurnContext, action: dict) -> dict:

@@ -403,6 +403,30 @@ def test_malformed_json_is_400_and_wrong_content_type_415(teams: TeamsHarness) -
     assert teams.connector.calls == []
 
 
+@pytest.mark.parametrize("sender", [None, {"name": "Head"}], ids=["no from", "from without an id"])
+def test_a_click_form_or_message_naming_no_sender_is_a_bad_request_and_nothing_is_recorded(
+    teams: TeamsHarness, services: Services, sender: dict | None
+) -> None:
+    reference = make_report(teams, services)
+    calls, audited = len(teams.connector.calls), audit.chronology(services.store.db, reference)
+    conversations = services.store.db["teams_conversations"].count
+    click = teams.execute(actions.INCIDENT_ACKNOWLEDGE, {"value": reference}, channel=CHANNEL, user=HEAD)
+    form = teams.activity(user=HEAD, value={"staffbot": "submit_report", "nonce": "2f0b1e9c-7a11-4a55-9d0e-0b5f8a4e3a7c",
+                                            **report_values()}, reply_to="form-2")
+    typed = teams.activity(user=HEAD, text="Can I post photos?")
+    answers = []
+    for activity in (click, form, typed):
+        activity["from"] = sender
+        answers.append(teams.post(activity))
+    assert [status for status, _ in answers] == [400, 400, 400]
+    assert answers[0][1]["type"] == "application/vnd.microsoft.error" and answers[0][1]["statusCode"] == 400
+    assert answers[2][1] == {"error": "the activity has no sender (from)"}
+    assert services.incidents.get(reference).status == "new" and len(services.incidents.all()) == 1
+    assert audit.chronology(services.store.db, reference) == audited
+    assert services.store.db["teams_conversations"].count == conversations
+    assert len(teams.connector.calls) == calls
+
+
 # -- the report form, as the Slack modal -------------------------------------------------
 
 
