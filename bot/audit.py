@@ -54,16 +54,32 @@ def create_audit(db: Database) -> None:
     )
 
 
-def record(db: Database, *, subject: str, action: str, actor: Actor | str, at: str, detail: str = "") -> None:
+@migrations()
+def add_once_key(db: Database) -> None:
+    """The submission an action came from, when it can arrive twice: UNIQUE, so it is recorded once."""
+    db["audit"].add_column("once_key", str)
+    db.execute("CREATE UNIQUE INDEX audit_once_key ON audit (once_key) WHERE once_key IS NOT NULL")
+
+
+def record(
+    db: Database, *, subject: str, action: str, actor: Actor | str, at: str, detail: str = "", once_key: str = ""
+) -> None:
     """Append one audit row; call it inside the same `db.atomic()` as the change it records.
 
     `subject` is the record's reference (e.g. INC-2026-0042 or SO-2026-0007); `actor` an
-    `Actor` or a system name such as "outbox".
+    `Actor` or a system name such as "outbox"; `once_key` see `recorded()`.
     """
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     who = actor.key if isinstance(actor, Actor) else actor
-    db["audit"].insert({"at": at, "subject": subject, "action": action, "actor": who, "detail": detail})
+    db["audit"].insert({"at": at, "subject": subject, "action": action, "actor": who, "detail": detail,
+                        "once_key": once_key or None})
+
+
+def recorded(db: Database, once_key: str) -> bool:
+    """Whether an action from the submission `once_key` is in the trail: ask inside the write
+    transaction that would record it, so a copy arriving at the same moment waits and sees it."""
+    return bool(once_key) and db.execute("select 1 from audit where once_key = ?", [once_key]).fetchone() is not None
 
 
 def chronology(db: Database, subject: str) -> list[dict]:

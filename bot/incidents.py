@@ -8,7 +8,10 @@ transaction: the write lock taken by BEGIN IMMEDIATE serialises concurrent submi
 and the UNIQUE `dedupe_key` makes a repeated submission return the first incident.
 
 State changes are compare-and-set on `version`, so two SLT members pressing Resolve at
-the same moment record one resolution; the loser is told to look again.
+the same moment record one resolution; the loser is told to look again. An action sent
+with a `once_key` (a Slack form's view id) is recorded once: the key is UNIQUE in the
+audit trail and looked up inside the write transaction, so a retried or double-clicked
+note is one note.
 
 Notices are resolved here: "slt" posts go to `Routing.destinations(category)`, "slt"
 replies/updates to each SLT post already queued for the incident (they wait in the
@@ -27,7 +30,7 @@ from datetime import date, datetime, timezone
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from handlers.incident_models import Event, Incident, Notice, NotStored, ReportForm
+from handlers.incident_models import Event, Incident, Notice, NotStored, ReportForm, Repeated
 from handlers.models import Actor
 
 from bot import audit, outbox
@@ -225,6 +228,7 @@ class IncidentDB:
         row = to_row(after)
         assignments = ", ".join(f"{column} = :{column}" for column in STATE_COLUMNS)
         with self._writing() as db:
+            self._once(db, event)
             cursor = db.execute(
                 f"update incidents set {assignments}, version = version + 1 "
                 "where reference = :reference and version = :expected",
@@ -238,6 +242,7 @@ class IncidentDB:
 
     def log(self, reference: str, event: Event, notices: list[Notice] | None = None) -> None:
         with self._writing() as db:
+            self._once(db, event)
             self._audit(db, reference, event)
             if notices:
                 incident = self.get(reference)
@@ -249,9 +254,16 @@ class IncidentDB:
         with self._writing() as db:
             audit.record(db, subject=reference, action=action, actor=actor, at=iso(self.clock()), detail=detail)
 
+    @staticmethod
+    def _once(db: Database, event: Event) -> None:
+        """Raise Repeated (rolling the transaction back) for a submission already recorded."""
+        if audit.recorded(db, event.once_key):
+            raise Repeated(event.once_key)
+
     def _audit(self, db: Database, reference: str, event: Event) -> None:
         audit.record(
-            db, subject=reference, action=event.action, actor=event.actor, at=iso(self.clock()), detail=event.detail
+            db, subject=reference, action=event.action, actor=event.actor, at=iso(self.clock()), detail=event.detail,
+            once_key=event.once_key,
         )
 
     def _enqueue(self, db: Database, incident: Incident, notices: list[Notice]) -> None:

@@ -491,9 +491,9 @@ class SlackBot:
             with self.readable_form(ack, body, view):
                 meta = json.loads(view.get("private_metadata") or "{}")
                 text = blocks.text_value(view, "text")
-                outcome = report.act(
+                outcome = report.act(  # the view's id: Slack's retry or a double click records it once
                     actor_of(body), meta.get("reference", ""), meta.get("action", ""),
-                    self.services.incidents, self.services.roster, text,
+                    self.services.incidents, self.services.roster, text, once_key=f"slack:view:{view['id']}",
                 )
                 if outcome.reply.kind == "error":
                     ack(response_action="errors", errors={"text": outcome.reply.text})

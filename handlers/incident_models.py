@@ -236,17 +236,24 @@ class Notice(BaseModel):
 
 
 class Event(BaseModel):
-    """One audit entry: `action` is a `bot.audit.ACTIONS` name, `actor` who did it."""
+    """One audit entry: `action` is a `bot.audit.ACTIONS` name, `actor` who did it. `once_key` names
+    the submission it came from (`slack:view:<view id>`) when that can arrive twice (a retry, a
+    double click): it is recorded once."""
 
     model_config = ConfigDict(frozen=True)
 
     action: str
     actor: Actor
     detail: str = ""
+    once_key: str = ""
 
 
 class NotStored(Exception):
     """The store could not write the change (locked, full, broken): nothing was saved."""
+
+
+class Repeated(Exception):
+    """The event's `once_key` was recorded before: this is the same submission again, nothing was saved."""
 
 
 class IncidentBook(Protocol):
@@ -265,11 +272,13 @@ class IncidentBook(Protocol):
 
     def save(self, before: Incident, after: Incident, event: Event, notices: list[Notice]) -> bool:
         """Replace `before` by `after` with its audit row and notices, only if nobody changed
-        it since `before` was read (compare-and-set on `version`); False otherwise."""
+        it since `before` was read (compare-and-set on `version`); False otherwise. Raises
+        Repeated for an `event.once_key` recorded before."""
         ...
 
     def log(self, reference: str, event: Event, notices: list[Notice] | None = None) -> None:
-        """Append an audit row (and notices) that change no state: viewed, refused, noted."""
+        """Append an audit row (and notices) that change no state: viewed, refused, noted.
+        Raises Repeated for an `event.once_key` recorded before."""
         ...
 
     def history(self, reference: str) -> list[dict]:

@@ -7,10 +7,12 @@ API for the platform adapters (Slack, Teams, console):
   are stored in one transaction *before* the reply says "received"; when storing fails
   `Submission.stored` is False and the reply says the report was NOT received. The same
   `dedupe_key` (e.g. `slack:view:<view id>`, `teams:nonce:<user>:<uuid>`) returns the same reference.
-- `act(actor, reference, action, book, roster, text=None) -> ActionOutcome` for the SLT
-  buttons (`handlers.actions.INCIDENT_*`, button value = reference). Actions listed in
+- `act(actor, reference, action, book, roster, text=None, once_key="") -> ActionOutcome` for
+  the SLT buttons (`handlers.actions.INCIDENT_*`, button value = reference). Actions listed in
   `TEXT_ACTIONS` need `text` (note, escalation, outcome): ask for it with
-  `messages.INCIDENT_PROMPTS[action]` (a modal, a card input, a console prompt) first.
+  `messages.INCIDENT_PROMPTS[action]` (a modal, a card input, a console prompt) first. A form
+  that can arrive twice passes its `once_key` (`slack:view:<view id>`): the action is recorded
+  once, and the copy gets the same confirmation.
   The outcome's `reply` is for the actor only (show it privately); its `notices` (update
   of the SLT post, thread reply, reporter DM) are already queued in the outbox.
 - `reports_for(actor, book)`: the actor's own reports and their status (never others').
@@ -35,6 +37,7 @@ from handlers.incident_models import (
     Notice,
     NotStored,
     ReportForm,
+    Repeated,
     SltCheck,
 )
 from handlers.models import Actor, Button, Fact, Reply
@@ -207,6 +210,7 @@ def act(
     roster: SltCheck,
     text: str | None = None,
     now: datetime | None = None,
+    once_key: str = "",
 ) -> ActionOutcome:
     """Apply one SLT button press to an incident (see the module docstring)."""
     now = now or utcnow()
@@ -232,14 +236,18 @@ def act(
             return ActionOutcome(reply=_private("error", messages.INCIDENT_TEXT_TOO_LONG.format(limit=limit)))
     if action == actions.INCIDENT_NOTE:
         notice = Notice(kind="reply", to="slt", reply=_thread(incident, "note added", actor))
-        book.log(reference, Event(action="noted", actor=actor, detail=text or ""), [notice])
-        return ActionOutcome(
-            reply=_private("confirmation", f"Note added to {reference}."), incident=incident, notices=[notice]
-        )
+        added = _private("confirmation", f"Note added to {reference}.")
+        try:
+            book.log(reference, Event(action="noted", actor=actor, detail=text or "", once_key=once_key), [notice])
+        except Repeated:
+            return ActionOutcome(reply=added, incident=incident)
+        return ActionOutcome(reply=added, incident=incident, notices=[notice])
     refusal, after, event = _CHANGES[action](incident, actor, text or "", now)
     if refusal:
         return ActionOutcome(reply=_private("info", refusal), incident=incident)
     assert after is not None and event is not None
+    event = event.model_copy(update={"once_key": once_key})
+    done = _private("confirmation", messages.slt_action_done(_DONE[event.action], reference, "you"))
     notices = [
         Notice(kind="update", to="slt", reply=slt_post(after, now)),
         Notice(kind="reply", to="slt", reply=_thread(after, _DONE[event.action], actor)),
@@ -249,10 +257,13 @@ def act(
             Notice(kind="direct", to="reporter", reply=Reply(
                 kind="info", text=messages.reporter_update(reference, after.status)))
         )
-    if not book.save(incident, after, event, notices):
+    try:
+        saved = book.save(incident, after, event, notices)
+    except Repeated:
+        return ActionOutcome(reply=done, incident=incident)
+    if not saved:
         return ActionOutcome(reply=_private("error", messages.INCIDENT_CHANGED_MEANWHILE), incident=incident)
-    done = messages.slt_action_done(_DONE[event.action], reference, "you")
-    return ActionOutcome(reply=_private("confirmation", done), incident=after, notices=notices, changed=True)
+    return ActionOutcome(reply=done, incident=after, notices=notices, changed=True)
 
 
 def _thread(incident: Incident, what: str, actor: Actor) -> Reply:

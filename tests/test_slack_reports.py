@@ -297,6 +297,32 @@ def test_note_escalate_and_resolve_ask_for_text_in_a_modal(slack, fake):
     assert again.status == 200
 
 
+@pytest.mark.parametrize("action", [actions.INCIDENT_NOTE, actions.INCIDENT_ESCALATE])
+def test_the_same_note_form_sent_again_even_after_a_restart_is_recorded_once(tmp_path, fake, action):
+    """Slack re-sends a view_submission it had no answer to in time, and a double click sends two."""
+    def submit(slack, modal) -> dict:
+        text = {"text": {"value": {"type": "plain_text_input", "value": "Called the parent."}}}
+        answer = slack.submit(modal, text, user=SLT_USER, view_id="VNOTE")
+        assert answer.status == 200 and answer.json()["response_action"] == "update", answer.body
+        return answer.json()["view"]
+
+    with serving(Services(slack_settings(tmp_path, fake)), fake) as slack:
+        reference = file_report(slack, fake)
+        slack.click(action, reference, user=SLT_USER, channel=SLT_CHANNEL)
+        modal = fake.wait_for("views.open", count=2)[-1].body["view"]
+        with ThreadPoolExecutor(2) as pool:  # a double click: both at once
+            first, second = pool.map(lambda _: submit(slack, modal), range(2))
+        assert first == second
+    with serving(Services(slack_settings(tmp_path, fake)), fake) as restarted:
+        assert submit(restarted, modal) == first
+        restarted.settle()
+        trail = restarted.services.incidents.history(reference)
+        assert [h["action"] for h in trail].count("noted" if action == actions.INCIDENT_NOTE else "escalated") == 1
+        assert len(fake.recorded("chat.postMessage", where=lambda c: c.body.get("thread_ts") is not None)) == 1
+        told = fake.recorded("chat.postMessage", where=lambda c: c.body["channel"] == STAFF_USER)
+        assert len(told) == (action == actions.INCIDENT_ESCALATE)  # escalating tells the reporter, once
+
+
 def test_report_status_lists_only_my_reports(slack, fake):
     mine = file_report(slack, fake, view_id="VMINE")
     slack.submit(open_report(slack, fake), report_state(), user=SLT_USER, view_id="VOTHER")
