@@ -15,11 +15,12 @@ import importlib
 import io
 import json
 import logging
+import re
 import sqlite3
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import click
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -149,9 +150,34 @@ def answer_json(question: Question, kb: KnowledgeBase) -> dict[str, Any]:
     }
 
 
+LINE_END = re.compile(rb"\r\n?|\n")  # Unix, Windows and old Mac line endings alike
+
+
+def split_lines(handle: BinaryIO, limit: int) -> Iterator[bytes | None]:
+    """Each line of `handle` without its ending (LF, CRLF or a lone CR: old Mac files have only
+    CRs), read in pieces as they come (a pipe is answered line by line); None in place of a
+    line over `limit` bytes, whose bytes are skipped rather than kept."""
+    buffer, overlong = b"", False
+    while chunk := handle.read1(limit):
+        buffer += chunk
+        start = 0
+        for end in LINE_END.finditer(buffer):
+            if end.group() == b"\r" and end.end() == len(buffer):
+                break  # perhaps the first half of a CRLF: wait for the next piece
+            line = buffer[start : end.start()]
+            yield None if overlong or len(line) > limit else line
+            overlong, start = False, end.end()
+        buffer = buffer[start:]
+        if len(buffer.removesuffix(b"\r")) > limit:
+            overlong, buffer = True, b"\r" if buffer.endswith(b"\r") else b""
+    if buffer or overlong:
+        line = buffer.removesuffix(b"\r")
+        yield None if overlong or len(line) > limit else line
+
+
 def batch_lines(path: Path) -> Iterator[tuple[int, str, str | None]]:
-    """(line number, text, problem) for each non-blank line of `path` ("-": standard input),
-    read in bounded pieces.
+    """(line number, text, problem) for each non-blank line of `path` ("-": standard input, read
+    the same way), in bounded pieces; see `split_lines` for where a line ends.
 
     A line over MAX_LINE_BYTES or not UTF-8 comes with its problem, so the caller reports
     it in place and carries on with the next line; a file that can't be opened stops here.
@@ -161,23 +187,19 @@ def batch_lines(path: Path) -> Iterator[tuple[int, str, str | None]]:
     except OSError as exc:
         raise click.ClickException(f"cannot read {path}: {exc.strerror}") from None
     with handle:
-        number = 0
-        while raw := handle.readline(MAX_LINE_BYTES + 1):
-            number += 1
-            problem = None
-            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
-                while (rest := handle.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
-                    pass
-                problem = f"line is longer than {MAX_LINE_BYTES:,} bytes"
+        for number, raw in enumerate(split_lines(handle, MAX_LINE_BYTES), start=1):
+            if raw is None:
+                yield number, "", f"line is longer than {MAX_LINE_BYTES:,} bytes"
+                continue
             if number == 1:
                 raw = raw.removeprefix(codecs.BOM_UTF8)
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                text = ""
-                problem = problem or f"line is not UTF-8 text (byte {exc.start + 1})"
-            if problem or text.strip():
-                yield number, text.rstrip("\r\n"), problem
+                yield number, "", f"line is not UTF-8 text (byte {exc.start + 1})"
+                continue
+            if text.strip():
+                yield number, text, None
 
 
 def finish_batch(bad: int, total: int, outcome: str) -> None:

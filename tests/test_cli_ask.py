@@ -143,6 +143,16 @@ def test_bad_batch_lines_become_error_objects_in_place_and_the_rest_are_answered
     assert results[5]["question"] == OFF_TOPIC and list(results[5]) == ["question", "answered", "confidence", "matches"]
 
 
+def test_lines_may_end_in_a_lone_cr_as_old_mac_files_do_or_any_mix_of_endings(capsys, tmp_path):
+    batch = tmp_path / "q.txt"
+    batch.write_bytes(ACCOUNT.encode() + b"\r\r" + b"caf\xe9?\r" + OFF_TOPIC.encode() + b"\r\n" + REPORTABLE.encode()
+                      + b"\n" + b"a" * (MAX_LINE_BYTES + 1) + b"\r" + ACCOUNT.encode() + b"\r")
+    status, out, err = run(capsys, "ask", "--json", "--batch", str(batch))
+    assert status == 1, err
+    assert [r.get("question", r.get("line")) for r in map(json.loads, out.splitlines())] == [
+        ACCOUNT, 3, OFF_TOPIC, REPORTABLE, 6, ACCOUNT]
+
+
 def test_a_byte_order_mark_is_not_part_of_the_first_question(capsys, tmp_path):
     batch = write_lines(tmp_path / "q.txt", [b"\xef\xbb\xbf" + ACCOUNT.encode()])
     assert json.loads(run(capsys, "ask", "--json", "--batch", str(batch))[1])["question"] == ACCOUNT
@@ -267,6 +277,13 @@ def staffbot(*args: str | bytes, stdin: bytes = b"") -> subprocess.CompletedProc
 
 def test_a_batch_can_come_on_standard_input(db):
     done = staffbot("ask", "--json", "--batch", "-", stdin=b"Who approves a new school account?\n\nparking permit?\n")
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line)["question"] for line in done.stdout.splitlines()] == [
+        "Who approves a new school account?", "parking permit?"]
+
+
+def test_standard_input_splits_lines_as_a_file_does_a_lone_cr_included(db):
+    done = staffbot("ask", "--json", "--batch", "-", stdin=b"Who approves a new school account?\r\rparking permit?\r")
     assert done.returncode == 0, done.stderr
     assert [json.loads(line)["question"] for line in done.stdout.splitlines()] == [
         "Who approves a new school account?", "parking permit?"]
