@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
+from dotenv.parser import parse_stream
 from pydantic import Field, ValidationError, field_validator
 from pydantic_core import PydanticUseDefault
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -25,13 +27,17 @@ def _split_ids(value: object) -> object:
 IdList = Annotated[list[str], NoDecode]
 
 
+ENV_FILE = ".env"  # in the directory the bot is run from
+LINE_END = re.compile(r"\r\n|\n|\r")  # as python-dotenv counts lines
+
 PATHS = ("db_path", "policies_dir", "vocabulary_path", "review_rules_dir", "do_not_publish_path", "routing_path")
 
 
 class Settings(BaseSettings):
     """Every setting the bot reads. Environment variable names are given by `alias`."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_file=ENV_FILE, env_file_encoding="utf-8", extra="ignore",
+                                      populate_by_name=True)
 
     db_path: Path = Field(paths.DATA / "staffbot.db", alias="STAFFBOT_DB")
     policies_dir: Path = Field(paths.POLICIES, alias="STAFFBOT_POLICIES")
@@ -91,9 +97,27 @@ class Settings(BaseSettings):
                 raise ConfigError(f"{name} is not set: see the Configuration section of the README.")
 
 
+def check_env_file() -> None:
+    """python-dotenv skips a line it cannot parse with only a logged warning, so a mistyped
+    setting would quietly keep its default: stop instead, naming the file and the line (not
+    its text, which may hold a secret)."""
+    path = Path(ENV_FILE)
+    if not path.is_file():
+        return
+    with path.open(encoding="utf-8") as stream:
+        for binding in parse_stream(stream):
+            if binding.error:
+                text = binding.original.string  # begins with the blank lines before it, if any
+                line = binding.original.line + len(LINE_END.findall(text[: len(text) - len(text.lstrip())]))
+                raise ConfigError(f"{path} line {line} is not NAME=value: correct it, or make it a comment "
+                                  "by starting it with #")
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Read settings, turning a validation error into one line that names the variable."""
+    """Read settings, turning a validation error or an unreadable `.env` line into one line that
+    names the variable or the line."""
     try:
+        check_env_file()
         return Settings(**overrides)
     except UnicodeDecodeError:
         raise ConfigError(".env is not UTF-8 text: save it as UTF-8") from None

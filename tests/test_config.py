@@ -37,6 +37,27 @@ def test_a_dotenv_file_that_is_not_utf8_is_named(tmp_path: Path):
         load_settings()
 
 
+def test_a_dotenv_line_that_cannot_be_read_stops_startup_naming_the_file_and_line(tmp_path: Path, capsys):
+    from bot.cli import main
+
+    (tmp_path / ".env").write_text("# Slack\nSTAFFBOT_SLT_CHANNEL=C42\n\n\nSLACK_SIGNING_SECRET s3cret-value\n"
+                                   "STAFFBOT_REMINDER_HOURS=2\n")
+    with pytest.raises(ConfigError, match=r"^\.env line 5 is not NAME=value: correct it, or make it a comment"):
+        load_settings()
+    assert main(["kb"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("staffbot: error: .env line 5 ") and err.count("\n") == 1 and "s3cret" not in err
+
+
+def test_a_valid_dotenv_file_with_comments_blank_lines_export_quotes_and_crlf_still_loads(tmp_path: Path):
+    (tmp_path / ".env").write_bytes(
+        b"\xef\xbb\xbf# staffbot settings\r\n\r\n  # indented comment\r\nexport STAFFBOT_SLT_CHANNEL=C42\r\n"
+        b"STAFFBOT_SLT_USERS=\"U1, U2\"  # SLT\r\nSTAFFBOT_REMINDER_HOURS='2.5'\r\nSLACK_APP_TOKEN=\r\n\r\n")
+    settings = load_settings()
+    assert (settings.slt_channel, settings.slt_users, settings.reminder_hours) == ("C42", ["U1", "U2"], 2.5)
+    assert settings.slack_app_token == ""
+
+
 def test_an_empty_path_setting_means_the_default_and_a_home_path_is_expanded(monkeypatch, tmp_path: Path):
     (tmp_path / ".env").write_text("SLACK_APP_TOKEN=xapp-from-the-file\n")
     monkeypatch.setenv("SLACK_APP_TOKEN", "")  # an empty variable still overrides .env where it means "off"
