@@ -3,7 +3,7 @@
 `FakeSlack` answers the Web API methods the bot calls (and `response_url` posts under
 /response/) on 127.0.0.1:0, records every call with its body, and can be told to fail a
 method for the next N calls: with an HTTP status (500, or 429 with Retry-After), or with
-one of Slack's own errors on HTTP 200 (`channel_not_found`). `SlackBot`
+one of Slack's own errors on HTTP 200 (`channel_not_found`), in every channel or one. `SlackBot`
 is the app started exactly as `staffbot serve slack` starts it (HTTP, port 0), and
 `send_*` helpers POST signed events, commands, button clicks and modal submissions.
 Listeners run after the ack on bolt's threads, so `FakeSlack.wait_for` polls the
@@ -62,6 +62,7 @@ class Failure:
     status: int
     retry_after: int | None = None
     error: str = "internal_error"
+    channel: str | None = None  # only calls to this channel fail
 
 
 @dataclass
@@ -123,11 +124,14 @@ class FakeSlack:
     # -- behaviour --------------------------------------------------------------------------
 
     def fail(
-        self, method: str, times: int, status: int = 500, retry_after: int | None = None, error: str | None = None
+        self, method: str, times: int, status: int = 500, retry_after: int | None = None, error: str | None = None,
+        channel: str | None = None,
     ) -> None:
-        """Make the next `times` calls of `method` fail with `status` (429s carry Retry-After) and `error`."""
+        """Make the next `times` calls of `method` (to `channel`, if given) fail with `status` (429s carry
+        Retry-After) and `error`."""
         default = "ratelimited" if status == 429 else "internal_error"
-        self.failures[method] = Failure(times=times, status=status, retry_after=retry_after, error=error or default)
+        self.failures[method] = Failure(times=times, status=status, retry_after=retry_after, error=error or default,
+                                        channel=channel)
 
     def handle(self, path: str, content_type: str, raw: str) -> tuple[int, dict[str, str], str]:
         parsed = urllib.parse.urlparse(path)
@@ -135,7 +139,7 @@ class FakeSlack:
         body = self._decode(content_type, raw, parsed.query)
         with self.lock:
             failure = self.failures.get(method)
-            if failure and failure.times > 0:
+            if failure and failure.times > 0 and failure.channel in (None, body.get("channel")):
                 failure.times -= 1
                 self.calls.append(Call(method=method, body={**body, "_failed": failure.status}, path=parsed.path))
                 headers = {"Content-Type": "application/json"}
