@@ -229,6 +229,7 @@ def test_a_broken_database_is_an_explicit_failure_not_a_receipt(slack, fake):
 def test_mentions_and_links_in_a_report_arrive_inert_in_the_details(slack, fake):
     evil = f"<!channel> <@{SLT_USER_2}> <https://x.example|click> & more"
     reference = file_report(slack, fake, what=evil)
+    slack.settle()  # the SLT post's "routed" row first, so "viewed" is the last
     slack.click(actions.INCIDENT_VIEW, reference, user=SLT_USER, channel=SLT_CHANNEL)
     opened = fake.wait_for("views.open", count=2)[-1]
     details = text_of(opened)
