@@ -15,7 +15,8 @@ note is one note.
 
 Notices are resolved here: "slt" posts go to `Routing.destinations(category)`, "slt"
 replies/updates to each SLT post already queued for the incident (they wait in the
-outbox until the post exists), "dsl" to the routing file's safeguarding leads and
+outbox until the post exists; none for a post that failed for good, which "Try again"
+sends showing the incident as it is then), "dsl" to the routing file's safeguarding leads and
 "reporter" to the reporter's own platform. A report made in the terminal (platform
 "console") is a local trial: its notices go to the console transport only.
 """

@@ -16,6 +16,11 @@ so a thread reply queued a second after the SLT post still lands in the post's t
 The result of every sent job (the platform's message id) is kept in `outbox.result_ref`:
 `posts(db, subject)` returns them, which is how a record finds "its" SLT posts.
 
+A record's channel post shows the record as it is when the post is sent, not as it was
+when queued: `current_post(subject)` (wired in `bot.services`) renders it again for every
+"post" and "update" job of a record it knows, so a post sent after an outage, or again
+after "Try again", never shows a state the record has left.
+
 Delivery: `Outbox.run_pending()` sends every due job once (tests, CLI); `start()`/`stop()`
 run it on a background thread that wakes on `notify()`, on its poll interval, or when the
 next retry is due. A job is claimed (status "sending", a claim token, attempts+1) in one
@@ -29,11 +34,13 @@ Failures: `DeliveryError(retry_after=s)` -> due again after s seconds; other err
 exponential backoff `base * 2**(attempts-1)` capped at `cap`. A platform outage
 (`DeliveryError`) is retried for as long as it lasts; `permanent=True`, or an unexpected
 exception (a transport bug) more than `max_attempts` times -> status "failed", logged at
-ERROR and audited "delivery_failed";
-jobs that depend on a failed job fail with it; `requeue()` sends a failed job and those
-waiting on it again once the cause is fixed (audited "delivery_retried"). A newer
-"update" of the same message supersedes an older one still pending, so a late retry
-never shows a stale state.
+ERROR and audited "delivery_failed". The updates and thread replies waiting on a failed
+post are superseded with it, not failed: the post, when sent again, carries the record's
+current state, and the audit trail holds what they said (who acknowledged, a reminder),
+so only the post itself is listed in `failed()` and nothing stale is replayed after it.
+`requeue()` sends a failed job again once the cause is fixed (audited "delivery_retried").
+A newer "update" of the same message supersedes an older one still pending, so a late
+retry never shows a stale state.
 Jobs for a platform with no registered `Transport` stay pending (e.g. Slack jobs while
 only the console runs).
 """
@@ -61,6 +68,9 @@ log = logging.getLogger(__name__)
 migrations = Migrations("staffbot.outbox")
 
 PENDING, SENDING, SENT, FAILED, SUPERSEDED = "pending", "sending", "sent", "failed", "superseded"
+
+CurrentPost = Callable[[str], Reply | None]
+"""A record's channel post as the record is now, by its reference; None for a subject that is no such record."""
 
 
 @migrations()
@@ -94,6 +104,15 @@ def create_outbox(db: Database) -> None:
     db["outbox"].create_index(["status", "due"])
     db["outbox"].create_index(["subject"])
     db["outbox"].create_index(["after"])
+
+
+@migrations()
+def supersede_jobs_behind_failed_posts(db: Database) -> None:
+    """Jobs that failed with the post they waited on (before a post was sent again as it is now)."""
+    db.execute(
+        "update outbox set status = ? where status in (?, ?) and after in (select id from outbox where status = ?)",
+        [SUPERSEDED, PENDING, FAILED, FAILED],
+    )
 
 
 def utc_iso(ts: float) -> str:
@@ -164,6 +183,7 @@ class Outbox:
         lease: float = 120.0,
         poll_interval: float = 5.0,
         clock: Callable[[], float] = time.time,
+        current_post: CurrentPost | None = None,
     ) -> None:
         self.store = store
         store.migrate([audit.migrations, migrations])
@@ -174,6 +194,7 @@ class Outbox:
         self.lease = lease
         self.poll_interval = poll_interval
         self.clock = clock
+        self.current_post = current_post
         self.periodic: list[Callable[[], None]] = []
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -200,7 +221,6 @@ class Outbox:
         """Attempt every due job once (dependants right after their parent); return how many were attempted."""
         attempted: set[int] = set()
         while True:
-            self._fail_orphans()
             jobs = [job for job in self._due() if job["id"] not in attempted]
             if not jobs:
                 return len(attempted)
@@ -237,18 +257,6 @@ class Outbox:
             )
         )
 
-    def _fail_orphans(self) -> None:
-        """Jobs waiting on a failed job can never be sent: fail them too."""
-        orphans = list(
-            self.store.db.query(
-                "select o.id, o.subject, o.after from outbox o join outbox p on p.id = o.after "
-                "where o.status = ? and p.status = ?",
-                [PENDING, FAILED],
-            )
-        )
-        for job in orphans:
-            self._fail(job, f"job {job['after']} it depends on failed")
-
     def _claim(self, job: dict) -> str | None:
         token = secrets.token_hex(8)
         now = self.clock()
@@ -263,15 +271,15 @@ class Outbox:
         token = self._claim(job)
         if token is None:
             return  # another worker got it first
-        message = OutboundMessage(
-            kind=job["kind"],
-            destination=job["destination"],
-            reply=Reply.model_validate_json(job["reply"]),
-            thread=job["thread"] or (job["parent_ref"] if job["kind"] == "reply" else None),
-            message=job["message"] or (job["parent_ref"] if job["kind"] == "update" else None),
-        )
         attempts = job["attempts"] + 1
         try:
+            message = OutboundMessage(
+                kind=job["kind"],
+                destination=job["destination"],
+                reply=self._current(job) or Reply.model_validate_json(job["reply"]),
+                thread=job["thread"] or (job["parent_ref"] if job["kind"] == "reply" else None),
+                message=job["message"] or (job["parent_ref"] if job["kind"] == "update" else None),
+            )
             ref = self.transports[job["platform"]].send(message)
         except DeliveryError as exc:
             if exc.permanent:  # an outage, however long, is waited out: reports are never dropped
@@ -280,14 +288,20 @@ class Outbox:
                 delay = exc.retry_after if exc.retry_after is not None else self._backoff(attempts)
                 self._retry(job, token, delay, str(exc))
             return
-        except Exception as exc:  # a bug in a transport: retried, but only max_attempts times
-            log.exception("outbox job %s: unexpected error from the %s transport", job["id"], job["platform"])
+        except Exception as exc:  # a bug (or the database failing): retried, but only max_attempts times
+            log.exception("outbox job %s: unexpected error sending it to %s", job["id"], job["platform"])
             if attempts >= self.max_attempts:
                 self._fail(job, repr(exc), token)
             else:
                 self._retry(job, token, self._backoff(attempts), repr(exc))
             return
         self._mark_sent(job, token, ref)
+
+    def _current(self, job: dict) -> Reply | None:
+        """The record's post as it is now, for a post or update of one (see the module docstring)."""
+        if self.current_post is None or job["kind"] not in ("post", "update") or not job["subject"]:
+            return None
+        return self.current_post(job["subject"])
 
     def _backoff(self, attempts: int) -> float:
         return min(self.backoff_cap, self.backoff_base * 2 ** (attempts - 1))
@@ -318,14 +332,18 @@ class Outbox:
             [PENDING, self.clock() + delay, error, job["id"], token],
         )
 
-    def _fail(self, job: dict, error: str, token: str | None = None) -> None:
+    def _fail(self, job: dict, error: str, token: str) -> None:
+        """Fail the job for good, superseding what waits on it (see the module docstring)."""
         db = self.store.db
         log.error("outbox job %s for %s failed permanently: %s", job["id"], job["subject"] or "-", error)
         with db.atomic():
-            db.execute(
-                "update outbox set status = ?, last_error = ? where id = ? and (claim = ? or ? is null)",
-                [FAILED, error, job["id"], token, token],
+            cursor = db.execute(
+                "update outbox set status = ?, last_error = ? where id = ? and claim = ?",
+                [FAILED, error, job["id"], token],
             )
+            if cursor.rowcount != 1:
+                return  # its lease ran out and another worker has it now
+            db.execute("update outbox set status = ? where after = ? and status = ?", [SUPERSEDED, job["id"], PENDING])
             audit.record(
                 db,
                 subject=job["subject"] or f"outbox:{job['id']}",
@@ -339,42 +357,33 @@ class Outbox:
         """Jobs that will not be retried: the alert list for whoever runs the bot."""
         return list(
             self.store.db.query(
-                "select id, created_at, subject, platform, kind, destination, attempts, last_error, after "
+                "select id, created_at, subject, platform, kind, destination, attempts, last_error "
                 "from outbox where status = ? order by id",
                 [FAILED],
             )
         )
 
-    def requeue(self, job_id: int, by: str) -> int:
-        """Make failed job `job_id`, and the jobs that failed waiting on it, due again now; how many.
+    def requeue(self, job_id: int, by: str) -> bool:
+        """Make failed job `job_id` due again now; False when it is not failed (someone pressed first).
 
-        For a cause someone has fixed (the bot invited to the channel, a channel id corrected). One
-        immediate transaction: two SLT members pressing at once must not both put a job back (the
-        second would reset a job the worker may already be sending).
+        For a cause someone has fixed (the bot invited to the channel, a channel id corrected); a
+        record's post goes out as the record is then. Compare-and-set on the status: two SLT members
+        pressing at once must not both put the job back (the second would reset a job the worker
+        may already be sending).
         """
         now = self.clock()
         with self.store.immediate() as db:
-            chain = [
-                row[0]
-                for row in db.execute(
-                    "with recursive chain(id) as (select id from outbox where id = ? and status = ? "
-                    "union select o.id from outbox o join chain c on o.after = c.id where o.status = ?) "
-                    "select id from chain",
-                    [job_id, FAILED, FAILED],
-                ).fetchall()
-            ]
-            if not chain:
-                return 0
-            marks = ",".join("?" * len(chain))
-            db.execute(
-                f"update outbox set status = ?, attempts = 0, due = ?, claim = null where id in ({marks})",
-                [PENDING, now, *chain],
+            cursor = db.execute(
+                "update outbox set status = ?, attempts = 0, due = ?, claim = null where id = ? and status = ?",
+                [PENDING, now, job_id, FAILED],
             )
+            if cursor.rowcount != 1:
+                return False
             subject = db.execute("select subject from outbox where id = ?", [job_id]).fetchone()[0]
             audit.record(db, subject=subject or f"outbox:{job_id}", action="delivery_retried", actor=by,
-                         at=utc_iso(now), detail=f"job {job_id} and {len(chain) - 1} waiting on it")  # fmt: skip
+                         at=utc_iso(now), detail=f"job {job_id}")  # fmt: skip
         self.notify()
-        return len(chain)
+        return True
 
     def refuse_requeue(self, job_id: int, by: str) -> None:
         """Audit a "Try again" from someone who may not press it, under the record the job is for."""

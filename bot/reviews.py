@@ -8,7 +8,8 @@ update changes the row decided, everyone else is told who was first.
 
 Notices: "slt" posts go to the approvals channel (STAFFBOT_REVIEW_CHANNEL, else
 STAFFBOT_SLT_CHANNEL; "slack:C0123", "teams:19:..." or a bare Slack id), "slt" replies and
-updates to the post already queued for the request, "reporter" to the requester's own
+updates to the post already queued for the request (none while it has failed for good: "Try
+again" sends it with the decision made meanwhile), "reporter" to the requester's own
 platform. A request made in the terminal goes to the console transport only.
 """
 

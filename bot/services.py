@@ -7,7 +7,7 @@ from collections.abc import Callable, Collection
 from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.config import ConfigError, Settings
 from bot.questions import QuestionLogDB
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from bot.routing import Routing
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -63,7 +64,7 @@ class Services:
         from bot.outbox import Outbox
         from bot.reminders import Reminders
 
-        worker = Outbox(self.store)
+        worker = Outbox(self.store, current_post=self.current_post)
         hours = self.settings.reminder_hours
         worker.periodic.append(unless_unconfigured(lambda: Reminders(self.incidents, hours).run()))
         worker.periodic.append(unless_unconfigured(lambda: self.reviews.remind(hours)))
@@ -86,6 +87,21 @@ class Services:
 
         return ReviewDB(self.store, approvals_channel(self.settings), self.outbox)
 
+    def current_post(self, subject: str) -> Reply | None:
+        """The SLT post of incident or second-opinion request `subject` as the record is now (None for
+        another subject): the outbox sends this for the record's post and its updates rather than what
+        was queued, so a post sent late or again ("Try again") never shows a state the record has left."""
+        from handlers import report, second_opinion
+
+        now = report.utcnow()
+        incidents = configured(lambda: self.incidents)
+        if incidents is not None and (incident := incidents.get(subject)) is not None:
+            return report.slt_post(incident, now)
+        reviews = configured(lambda: self.reviews)
+        if reviews is not None and (request := reviews.get(subject)) is not None:
+            return second_opinion.slt_post(request, now)
+        return None
+
     def suggest_second_opinion(self, channel: str, message_id: str, text: str,
                                drafting: Collection[str]) -> Reply | None:
         """The nudge for a post in a drafting channel, if the reviewer flags it (once per post);
@@ -103,6 +119,14 @@ class Services:
         if "outbox" in self.__dict__:
             self.outbox.stop()
         self.store.close()
+
+
+def configured(build: Callable[[], T]) -> T | None:
+    """A service that needs settings (reports, second opinions), or None when they are not set up."""
+    try:
+        return build()
+    except ConfigError:
+        return None
 
 
 def unless_unconfigured(task: Callable[[], object]) -> Callable[[], None]:

@@ -25,7 +25,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import ValidationError
 from slack_bolt import App
@@ -48,11 +48,10 @@ from bot import slack_blocks as blocks
 from bot.config import ConfigError
 from bot.delivery import DeliveryError, OutboundMessage
 from bot.routing import drafting_channels, parse_destination
-from bot.services import Services
+from bot.services import Services, configured
 from bot.store import Store
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 # What the app handles; manifest.json must name exactly these (tests/test_slack_manifest.py).
 COMMANDS = ("/policy", "/report", "/secondopinion")
@@ -426,7 +425,7 @@ class SlackBot:
                         self.services.outbox.refuse_requeue(job, actor.key)
                     self.tell(body, Reply(kind="error", text=messages.INCIDENT_SLT_ONLY, private=True))
                     return
-                self.services.outbox.requeue(job, actor.key)  # 0 when someone else pressed it first
+                self.services.outbox.requeue(job, actor.key)  # False when someone else pressed it first
                 self.publish_home(actor.user_id)
 
     def _reports(self, app: App) -> None:
@@ -762,18 +761,9 @@ class SlackBot:
         self.client.views_publish(user_id=user_id, view=blocks.home_view(parts))
 
 
-def configured(build: Callable[[], T]) -> T | None:
-    """A service that needs settings (reports, second opinions), or None when they are not set up."""
-    try:
-        return build()
-    except ConfigError:
-        return None
-
-
 def failed_deliveries(jobs: list[dict]) -> Reply:
-    """The outbox jobs that will not be retried (newest first), with "Try again" on each that failed first-hand."""
+    """The outbox jobs that will not be retried (newest first), each with "Try again"."""
     shown = list(reversed(jobs[-FAILED_SHOWN:]))
-    failed = {job["id"] for job in jobs}
     facts = [
         Fact(
             label=job["subject"] or f"message {job['id']}",
@@ -781,11 +771,10 @@ def failed_deliveries(jobs: list[dict]) -> Reply:
         )
         for job in shown
     ]
-    buttons = [  # a job waiting on a failed one goes again with it
+    buttons = [
         Button(action=RETRY_DELIVERY, label=f"{messages.TRY_AGAIN}: {job['subject'] or job['id']}",
                value=str(job["id"]))
         for job in shown
-        if job["after"] not in failed
     ]
     return Reply(
         kind="error", title=messages.FAILED_DELIVERIES_TITLE, text=messages.FAILED_DELIVERIES, facts=facts,

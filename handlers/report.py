@@ -17,7 +17,8 @@ API for the platform adapters (Slack, Teams, console):
   of the SLT post, thread reply, reporter DM) are already queued in the outbox.
 - `reports_for(actor, book)`: the actor's own reports and their status (never others').
 - `open_incidents(actor, book, roster)`: the SLT queue with ages, refused to non-SLT.
-- `slt_post(incident, now)`: the SLT channel message: facts and buttons, never the narrative.
+- `slt_post(incident, now)`: the SLT channel message: facts and buttons, never the narrative;
+  rendered again from the stored incident whenever it is sent, so it shows the current state.
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ def incident_buttons(incident: Incident) -> list[Button]:
 
 
 def slt_post(incident: Incident, now: datetime) -> Reply:
-    """The SLT channel message for an incident, re-rendered on every change."""
+    """The SLT channel message for an incident, re-rendered on every change and whenever it is sent."""
     return Reply(
         kind="incident",
         title=f"{messages.INCIDENT_TITLE} {incident.reference}",

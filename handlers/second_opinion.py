@@ -25,7 +25,8 @@ API for the platform adapters (Slack, Teams, console):
 - `suggest_for_message(channel, message_id, text, reviewer, book, drafting_channels)`: a
   gentle thread reply suggesting a second opinion when a message in an opt-in drafting
   channel is flagged, once per message; None otherwise.
-- `slt_post(request, now)`: the approvals-channel message, re-rendered on every change.
+- `slt_post(request, now)`: the approvals-channel message, re-rendered on every change and
+  whenever it is sent.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ from zoneinfo import ZoneInfo
 
 from bot.cli import main
 from bot.config import load_settings
+from bot.delivery import DeliveryError, OutboundMessage
 from bot.incidents import IncidentDB
 from bot.reminders import Reminders, due_reminders, working_hours_between
 from bot.services import Services
@@ -96,3 +97,43 @@ def test_a_reminder_interval_that_is_not_a_positive_number_stops_every_command(m
         assert main(["incidents", "list"]) == 2
         err = capsys.readouterr().err
         assert err.startswith("staffbot: error: STAFFBOT_REMINDER_HOURS is malformed") and err.count("\n") == 1
+
+
+class SlackDown:
+    """A Slack transport that is down (`error`), or refuses for good, until `error` is None."""
+
+    platform = "slack"
+
+    def __init__(self) -> None:
+        self.error: DeliveryError | None = DeliveryError("HTTP 503")
+        self.sent: list[OutboundMessage] = []
+
+    def send(self, message: OutboundMessage) -> str:
+        if self.error is not None:
+            raise self.error
+        self.sent.append(message)
+        return f"ts-{len(self.sent)}"
+
+
+def test_no_reminder_waits_behind_an_slt_post_that_failed_for_good(services):
+    clock = Clock(at(23, 9))
+    book = IncidentDB(services.store, services.routing, services.outbox, clock=clock)
+    slack = SlackDown()
+    services.outbox.register(slack)
+    services.outbox.backoff_base = 0.0  # a retry is due at once
+    reference = submit_report(ReportForm(category="other", what_happened="x"), REPORTER, "k", book).reference
+    services.outbox.run_pending()  # Slack is down: the post waits for its retry...
+    clock.now = at(23, 13)
+    assert Reminders(book, 4, clock).run() == [reference]  # ...and the reminder behind it
+    slack.error = DeliveryError("not_in_channel", permanent=True)
+    services.outbox.run_pending()
+    clock.now = at(23, 17)
+    assert Reminders(book, 4, clock).run() == [reference]  # due again, with no thread to remind in
+    jobs = list(services.store.db.query("select id, kind, status from outbox order by id"))
+    assert [(j["kind"], j["status"]) for j in jobs] == [("post", "failed"), ("reply", "superseded")]
+    assert [f["id"] for f in services.outbox.failed()] == [jobs[0]["id"]]
+
+    slack.error = None
+    assert services.outbox.requeue(jobs[0]["id"], "slack:UHEAD")
+    services.outbox.run_pending()
+    assert [(m.kind, reference in m.reply.title) for m in slack.sent] == [("post", True)]

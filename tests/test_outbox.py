@@ -7,7 +7,7 @@ import pytest
 
 from bot import audit
 from bot.delivery import DeliveryError, OutboundMessage
-from bot.outbox import Outbox, enqueue, posts
+from bot.outbox import Outbox, enqueue, migrations, posts
 from bot.store import Store
 from handlers.models import Reply
 
@@ -145,37 +145,69 @@ def test_server_errors_back_off_exponentially_up_to_the_cap(store):
     assert statuses(store) == ["sent"]
 
 
-def test_permanent_failure_is_marked_logged_and_audited(store, caplog):
+def test_permanent_failure_is_marked_logged_and_audited_and_what_waits_on_it_superseded(store, caplog):
     transport = FakeTransport(script=[DeliveryError("channel_not_found", permanent=True)])
     outbox = make(store, transport)
     first = outbox.enqueue("slack", post(), subject="INC-2026-0009")
     reply = OutboundMessage(kind="reply", destination="CSLT", reply=Reply(kind="info", text="ack"))
+    update = OutboundMessage(kind="update", destination="CSLT", reply=Reply(kind="incident", text="Acknowledged"))
     outbox.enqueue("slack", reply, subject="INC-2026-0009", after=first)
+    outbox.enqueue("slack", update, subject="INC-2026-0009", after=first)
     with caplog.at_level(logging.ERROR, logger="bot.outbox"):
         outbox.run_pending()
-    assert statuses(store) == ["failed", "failed"]
+    assert statuses(store) == ["failed", "superseded", "superseded"]
     assert "channel_not_found" in caplog.text
-    assert [f["id"] for f in outbox.failed()] == [first, first + 1]
+    assert [f["id"] for f in outbox.failed()] == [first]  # one failure, one Try again
     trail = audit.chronology(store.db, "INC-2026-0009")
-    assert [r["action"] for r in trail] == ["delivery_failed", "delivery_failed"]
+    assert [r["action"] for r in trail] == ["delivery_failed"]
     assert "channel_not_found" in trail[0]["detail"]
 
 
-def test_requeue_sends_a_failed_job_and_those_waiting_on_it_again_once(store):
+def test_requeue_sends_a_failed_post_again_once_as_the_record_is_now(store):
+    state = {"INC-2026-0010": "New"}
     transport = FakeTransport(script=[DeliveryError("not_in_channel", permanent=True)])
-    outbox = make(store, transport)
-    first = outbox.enqueue("slack", post(), subject="INC-2026-0010")
-    reply = OutboundMessage(kind="reply", destination="CSLT", reply=Reply(kind="info", text="ack"))
-    outbox.enqueue("slack", reply, subject="INC-2026-0010", after=first)
+    outbox = make(store, transport, current_post=lambda subject: (
+        Reply(kind="incident", text=state[subject]) if subject in state else None))
+    first = outbox.enqueue("slack", post("New"), subject="INC-2026-0010")
+    update = OutboundMessage(kind="update", destination="CSLT", reply=Reply(kind="incident", text="Acknowledged"))
+    outbox.enqueue("slack", update, subject="INC-2026-0010", after=first)
     outbox.run_pending()
-    assert statuses(store) == ["failed", "failed"]
-    assert outbox.requeue(first, "slack:UHEAD") == 2
-    assert outbox.requeue(first, "slack:UHEAD") == 0  # a second press finds nothing failed
+    state["INC-2026-0010"] = "Resolved"  # SLT carried on meanwhile
+    assert outbox.requeue(first, "slack:UHEAD") is True
+    assert outbox.requeue(first, "slack:UHEAD") is False  # a second press finds nothing failed
     outbox.run_pending()
-    assert statuses(store) == ["sent", "sent"]
-    assert transport.sent[1].thread == "ts-1"
+    assert statuses(store) == ["sent", "superseded"]
+    assert [(m.kind, m.reply.text) for m in transport.sent] == [("post", "Resolved")]
     trail = [r["action"] for r in audit.chronology(store.db, "INC-2026-0010")]
-    assert trail == ["delivery_failed", "delivery_failed", "delivery_retried", "routed"]
+    assert trail == ["delivery_failed", "delivery_retried", "routed"]
+
+
+def test_posts_and_updates_of_a_known_record_are_sent_as_it_is_now_other_jobs_as_queued(store):
+    transport = FakeTransport()
+    outbox = make(store, transport, current_post=lambda subject: (
+        Reply(kind="incident", text="now") if subject == "INC-2026-0011" else None))
+    first = outbox.enqueue("slack", post("then"), subject="INC-2026-0011")
+    for kind, text, after in (("reply", "ack", first), ("update", "then", first), ("direct", "dm", None)):
+        message = OutboundMessage(kind=kind, destination="CSLT", reply=Reply(kind="info", text=text))
+        outbox.enqueue("slack", message, subject="INC-2026-0011", after=after)
+    outbox.enqueue("slack", post("owner"), subject="question-4")
+    outbox.run_pending()
+    assert sorted((m.kind, m.reply.text) for m in transport.sent) == [
+        ("direct", "dm"), ("post", "now"), ("post", "owner"), ("reply", "ack"), ("update", "now")]
+
+
+def test_jobs_that_failed_with_their_post_before_the_upgrade_are_superseded(tmp_path):
+    store = Store(tmp_path / "o.db")
+    migrations.apply(store.db, stop_before="supersede_jobs_behind_failed_posts")
+    first = enqueue(store.db, "slack", post(), subject="INC-2026-0012")
+    reply = OutboundMessage(kind="reply", destination="CSLT", reply=Reply(kind="info", text="ack"))
+    enqueue(store.db, "slack", reply, subject="INC-2026-0012", after=first)
+    enqueue(store.db, "slack", reply, subject="INC-2026-0012", after=first)
+    store.db.execute("update outbox set status = 'failed' where id < 3")
+    outbox = make(store, FakeTransport())
+    assert statuses(store) == ["failed", "superseded", "superseded"]
+    assert [f["id"] for f in outbox.failed()] == [first]
+    store.close()
 
 
 def test_an_outage_is_waited_out_however_many_attempts_it_takes(store):

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import pytest
 
+from bot.delivery import DeliveryError
 from bot.outbox import Outbox
 from handlers import actions, messages
 from handlers.models import Actor
@@ -220,6 +221,38 @@ def test_each_decision_updates_the_post_replies_in_thread_and_tells_the_requeste
     if comment:
         assert f"Comment: {comment}" in thread.reply.notes and f"Comment: {comment}" in dm.reply.notes
         assert facts["Comment"] == comment
+
+
+def test_a_post_that_failed_is_sent_again_with_the_decision_made_meanwhile(services, book, reference):
+    class NotInChannel(Recorder):
+        """Refuses the approvals channel until the bot is invited (`invited`)."""
+
+        invited = False
+
+        def send(self, message):
+            if message.destination == "CSLT" and not self.invited:
+                raise DeliveryError("not_in_channel", permanent=True)
+            return super().send(message)
+
+    transport = NotInChannel()
+    services.outbox.register(transport)
+    services.outbox.run_pending()
+    comment = "Personal contact details must never be shared."
+    assert decide(HEAD, reference, actions.SO_REJECT, comment, book, services.roster).changed
+    services.outbox.run_pending()
+    [failed] = services.outbox.failed()
+    assert (failed["subject"], failed["kind"]) == (reference, "post")
+
+    transport.invited = True
+    assert services.outbox.requeue(failed["id"], "slack:UHEAD")
+    services.outbox.run_pending()
+    assert [m.kind for m in transport.sent] == ["direct", "post"]  # the requester was told; nothing replayed
+    post = transport.sent[1].reply
+    facts = {f.label: f.value for f in post.facts}
+    assert facts["Status"] == messages.REVIEW_STATUS_LABELS["rejected"] and facts["Comment"] == comment
+    assert not {b.action for b in post.buttons} & {actions.SO_APPROVE, actions.SO_REJECT}
+    assert [a for a, _ in trail(book, reference)] == [
+        "requested", "delivery_failed", "rejected", "delivery_retried", "routed"]
 
 
 @pytest.mark.parametrize("action", [actions.SO_REQUEST_CHANGES, actions.SO_REJECT])

@@ -202,6 +202,39 @@ def test_a_permanent_slack_error_on_the_slt_post_is_not_retried_but_shown_to_slt
     assert trail[-2]["actor"] == f"slack:{SLT_USER}"
 
 
+def test_try_again_posts_the_incident_as_it_is_now_and_replays_nothing_queued_behind_the_failed_post(slack, fake):
+    fake.fail("chat.postMessage", times=10**6, status=500, channel=SLT_CHANNEL)  # Slack down for that channel
+    reference = file_report(slack, fake)
+    fake.wait_until(lambda: [c for c in fake.calls if c.body.get("_failed") and c.body["channel"] == SLT_CHANNEL])
+    slack.click(actions.INCIDENT_ACKNOWLEDGE, reference, user=SLT_USER, channel="DHOME")  # not from the post
+    [told] = fake.wait_for("chat.postMessage", where=lambda c: c.body["channel"] == STAFF_USER)
+    assert reference in text_of(told)  # the reporter hears of it at once
+    fake.fail("chat.postMessage", times=1, status=200, error="not_in_channel", channel=SLT_CHANNEL)
+    [failed] = fake.wait_until(slack.services.outbox.failed)
+    slack.click(actions.INCIDENT_ASSIGN, reference, user=SLT_USER_2, channel="DHOME")
+    fake.wait_until(lambda: slack.services.incidents.get(reference).assignee)
+    slack.settle()
+    assert [(f["id"], f["kind"]) for f in slack.services.outbox.failed()] == [(failed["id"], "post")]
+
+    slack.send_event({"type": "app_home_opened", "user": SLT_USER, "channel": "D1", "tab": "home"})
+    home = fake.wait_for("views.publish")[-1].body["view"]
+    retries = [e["value"] for b in home["blocks"] if b["type"] == "actions" for e in b["elements"]
+               if e["action_id"] == "retry_delivery"]
+    assert retries == [str(failed["id"])]
+    slack.click("retry_delivery", retries[0], user=SLT_USER, view={"id": "VHOME", "type": "home"})
+    [post] = fake.wait_for("chat.postMessage", where=lambda c: c.body["channel"] == SLT_CHANNEL)
+    slack.settle()
+    shown = text_of(post)
+    assert "Acknowledged" in shown and "uslt2" in shown  # status and assignee as they are now
+    assert "not yet acknowledged" not in shown and "Nobody yet" not in shown
+    assert len(slt_posts(fake)) == 1
+    assert not fake.recorded("chat.update")  # no stale update replayed over it...
+    assert not fake.recorded("chat.postMessage", where=lambda c: "thread_ts" in c.body)  # ...nor the meantime's replies
+    assert slack.services.outbox.failed() == []
+    trail = [t["action"] for t in slack.services.incidents.history(reference)]
+    assert trail == ["created", "acknowledged", "delivery_failed", "assigned", "delivery_retried", "routed"]
+
+
 def test_two_hundred_concurrent_reports_get_two_hundred_unique_references(slack, fake):
     view = open_report(slack, fake)
 

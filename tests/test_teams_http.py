@@ -564,6 +564,30 @@ def test_the_message_action_without_a_private_chat_says_how_to_open_one(teams: T
     assert status == 200 and body["task"]["value"] == messages.TEAMS_OPEN_CHAT_FIRST
 
 
+def test_a_thread_root_refused_by_teams_is_posted_as_the_incident_is_now_when_tried_again(
+    teams: TeamsHarness, services: Services
+) -> None:
+    install_in_slt_channel(teams)
+    say_hello(teams, TEACHER, "Jane Teacher")
+    say_hello(teams, HEAD, "Head")
+    assert submit_report(teams, "0b5f8a4e-3a7c-4a55-9d0e-2f0b1e9c7a11", "form-1") == 201
+    teams.connector.fail_next(403)  # the bot was removed from the team
+    services.outbox.run_pending()
+    [failed] = services.outbox.failed()
+    reference = failed["subject"]
+    status, _ = teams.post(teams.execute(actions.INCIDENT_ASSIGN, {"value": reference}, user=HEAD, name="Head"))
+    assert status == 200  # from the details card in Head's own chat: the channel post does not exist
+    services.outbox.run_pending()
+    assert [f["id"] for f in services.outbox.failed()] == [failed["id"]]
+
+    assert services.outbox.requeue(failed["id"], f"teams:{HEAD}")
+    services.outbox.run_pending()
+    [thread] = teams.connector.created()
+    assert reference in thread.text and "Acknowledged" in thread.text and "Head" in thread.text
+    assert not teams.connector.to(f"{CHANNEL};messageid={thread_root(services, reference)}")  # nothing replayed
+    assert services.outbox.failed() == []
+
+
 def test_an_unacknowledged_report_is_reminded_in_its_teams_thread(teams: TeamsHarness, services: Services) -> None:
     from datetime import datetime, timedelta, timezone
 
