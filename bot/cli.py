@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 # Subcommands imported only when run, so `staffbot ask` never loads the reviewer, the
 # incident models or a chat platform SDK (see benchmarks/bench_startup.py).
 LAZY_COMMANDS = {
+    "deliveries": "bot.cli_deliveries:deliveries",
     "incidents": "bot.cli_incidents:incidents",
     "review": "bot.cli_review:review",
     "eval-drafts": "bot.cli_review:eval_drafts",

@@ -1,0 +1,54 @@
+"""`staffbot deliveries list|retry ID`: messages the outbox gave up on, for whoever runs the bot.
+
+Slack admins see these on the App Home tab with a "Try again" button; a Teams-only school
+has no such tab, so the command line is where a failed SLT post is found and sent again once
+its cause is fixed (the bot added to the team, a channel id corrected). As with `staffbot
+incidents`, who may run it is decided by who can read the database file, and a retry is
+audited as "delivery_retried" by "cli:<operating-system user>". The running bot (`staffbot
+serve`) sends a retried message on its next outbox pass, within its poll interval; a record's
+SLT post goes out showing the record as it is then.
+"""
+
+from __future__ import annotations
+
+import click
+
+from bot.cli_incidents import cli_actor
+from bot.config import ConfigError, load_settings
+from bot.outbox import Outbox
+from bot.store import Store
+
+
+def outbox() -> Outbox:
+    """The outbox of STAFFBOT_DB, without transports (nothing is sent from here)."""
+    path = load_settings().db_path
+    if not path.exists():
+        raise ConfigError(f"STAFFBOT_DB: no database at {path}: nothing has been sent from there")
+    return Outbox(Store(path))
+
+
+@click.group()
+def deliveries() -> None:
+    """Messages the bot could not deliver, and sending one again."""
+
+
+@deliveries.command(name="list")
+def list_failed() -> None:
+    """Messages that will not be retried on their own, oldest first, with the error each got."""
+    jobs = outbox().failed()
+    if not jobs:
+        click.echo("Every message has been delivered or is still being retried.")
+    for job in jobs:
+        click.echo(f"{job['id']:>6}  {job['created_at']}  {job['subject'] or '-'}  {job['kind']} to "
+                   f"{job['platform']}:{job['destination']}  ({job['attempts']} attempts): {job['last_error']}")
+    if jobs:
+        click.echo("\nFix the cause, then: staffbot deliveries retry ID")
+
+
+@deliveries.command()
+@click.argument("job", type=click.IntRange(min=1, max=2**63 - 1), metavar="ID")
+def retry(job: int) -> None:
+    """Send message ID again (audited); the running bot sends it on its next pass."""
+    if not outbox().requeue(job, cli_actor()):
+        raise click.ClickException(f"message {job} is not a failed delivery: see `staffbot deliveries list`")
+    click.echo(f"Message {job} will be sent again by the running bot within a few seconds.")
