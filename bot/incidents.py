@@ -267,11 +267,13 @@ class IncidentDB:
             once_key=event.once_key,
         )
 
-    def _enqueue(self, db: Database, incident: Incident, notices: list[Notice]) -> None:
+    def _enqueue(self, db: Database, incident: Incident, notices: list[Notice]) -> int:
+        """Queue the notices; how many messages that made."""
         now = self.clock().timestamp()
-        for notice in notices:
-            for platform, message, after in self._addressed(db, incident, notice):
-                outbox.enqueue(db, platform, message, subject=incident.reference, after=after, now=now)
+        addressed = [found for notice in notices for found in self._addressed(db, incident, notice)]
+        for platform, message, after in addressed:
+            outbox.enqueue(db, platform, message, subject=incident.reference, after=after, now=now)
+        return len(addressed)
 
     def _addressed(self, db: Database, incident: Incident, notice: Notice) -> list[tuple[str, OutboundMessage, int | None]]:
         """(platform, message, job it waits for) for each recipient of a notice."""
@@ -299,9 +301,10 @@ class IncidentDB:
         now = self.clock()
         with self._writing() as db:
             db.execute("update incidents set last_reminder_at = ? where reference = ?", [iso(now), incident.reference])
+            sent = self._enqueue(db, incident, [reply_notice])
+            detail = f"not acknowledged after {hours:g} working hours" + ("" if sent else f"; {outbox.NOT_SENT}")
             audit.record(db, subject=incident.reference, action="reminded", actor="reminders", at=iso(now),
-                         detail=f"not acknowledged after {hours:g} working hours")
-            self._enqueue(db, incident, [reply_notice])
+                         detail=detail)
 
     # -- reads ----------------------------------------------------------------------------
 

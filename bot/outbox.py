@@ -69,6 +69,9 @@ migrations = Migrations("staffbot.outbox")
 
 PENDING, SENDING, SENT, FAILED, SUPERSEDED = "pending", "sending", "sent", "failed", "superseded"
 
+# A thread reply (a reminder) for a record whose channel post failed for good has no thread to go in.
+NOT_SENT = "not sent: the channel post was not delivered (Home tab, or `staffbot deliveries list`)"
+
 CurrentPost = Callable[[str], Reply | None]
 """A record's channel post as the record is now, by its reference; None for a subject that is no such record."""
 
@@ -343,14 +346,16 @@ class Outbox:
             )
             if cursor.rowcount != 1:
                 return  # its lease ran out and another worker has it now
-            db.execute("update outbox set status = ? where after = ? and status = ?", [SUPERSEDED, job["id"], PENDING])
+            dropped = db.execute(
+                "update outbox set status = ? where after = ? and status = ?", [SUPERSEDED, job["id"], PENDING]
+            ).rowcount
             audit.record(
                 db,
                 subject=job["subject"] or f"outbox:{job['id']}",
                 action="delivery_failed",
                 actor="outbox",
                 at=utc_iso(self.clock()),
-                detail=f"job {job['id']}: {error}",
+                detail=f"job {job['id']}: {error}" + (f"; {dropped} waiting on it not sent" if dropped else ""),
             )
 
     def failed(self) -> list[dict]:

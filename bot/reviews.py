@@ -230,11 +230,13 @@ class ReviewDB:
             )
             return cursor.rowcount == 1
 
-    def _enqueue(self, db: Database, request: ReviewRequest, notices: list[Notice]) -> None:
+    def _enqueue(self, db: Database, request: ReviewRequest, notices: list[Notice]) -> int:
+        """Queue the notices; how many messages that made."""
         now = self.clock().timestamp()
-        for notice in notices:
-            for platform, message, after in self._addressed(db, request, notice):
-                outbox.enqueue(db, platform, message, subject=request.reference, after=after, now=now)
+        addressed = [found for notice in notices for found in self._addressed(db, request, notice)]
+        for platform, message, after in addressed:
+            outbox.enqueue(db, platform, message, subject=request.reference, after=after, now=now)
+        return len(addressed)
 
     def _addressed(
         self, db: Database, request: ReviewRequest, notice: Notice
@@ -307,8 +309,9 @@ class ReviewDB:
                 )
                 if cursor.rowcount != 1:
                     continue
+                sent = self._enqueue(db, request, [Notice(kind="reply", to="slt", reply=reply)])
+                detail = f"undecided after {hours:g} working hours" + ("" if sent else f"; {outbox.NOT_SENT}")
                 audit.record(db, subject=request.reference, action="reminded", actor="reminders", at=iso(now),
-                             detail=f"undecided after {hours:g} working hours")  # fmt: skip
-                self._enqueue(db, request, [Notice(kind="reply", to="slt", reply=reply)])
+                             detail=detail)  # fmt: skip
             reminded.append(request.reference)
         return reminded

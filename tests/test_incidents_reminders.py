@@ -5,6 +5,7 @@ from bot.cli import main
 from bot.config import load_settings
 from bot.delivery import DeliveryError, OutboundMessage
 from bot.incidents import IncidentDB
+from bot.outbox import NOT_SENT
 from bot.reminders import Reminders, due_reminders, working_hours_between
 from bot.services import Services
 from handlers import actions, messages
@@ -132,6 +133,10 @@ def test_no_reminder_waits_behind_an_slt_post_that_failed_for_good(services):
     jobs = list(services.store.db.query("select id, kind, status from outbox order by id"))
     assert [(j["kind"], j["status"]) for j in jobs] == [("post", "failed"), ("reply", "superseded")]
     assert [f["id"] for f in services.outbox.failed()] == [jobs[0]["id"]]
+    reminded = [r["detail"] for r in book.history(reference) if r["action"] == "reminded"]
+    assert len(reminded) == 2 and NOT_SENT not in reminded[0] and reminded[1].endswith(NOT_SENT)  # the trail says so
+    failure = next(r["detail"] for r in book.history(reference) if r["action"] == "delivery_failed")
+    assert failure.endswith("not_in_channel; 1 waiting on it not sent")  # the first reminder, queued behind the post
 
     slack.error = None
     assert services.outbox.requeue(jobs[0]["id"], "slack:UHEAD")

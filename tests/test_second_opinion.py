@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 
 from bot.delivery import DeliveryError
-from bot.outbox import Outbox
+from bot.outbox import NOT_SENT, Outbox
 from handlers import actions, messages
 from handlers.models import Actor
 from handlers.second_opinion import (
@@ -372,3 +372,22 @@ def test_drafting_channels_get_one_gentle_suggestion_per_flagged_message(service
     assert "katie" not in reply.text
     assert suggest_for_message("CDRAFT", "m2", RISKY.text + " edited", reviewer, book, channels) is None
     assert suggest_for_message("CDRAFT", "m3", RISKY.text, reviewer, book, channels) is not None
+
+
+def test_a_reminder_for_a_request_whose_post_failed_is_recorded_as_not_sent(services, book, reviewer):
+    from bot.reviews import ReviewDB
+
+    class NotInChannel(Recorder):
+        def send(self, message):
+            raise DeliveryError("not_in_channel", permanent=True)
+
+    clock = {"now": datetime.fromisoformat("2026-03-02T09:00:00+00:00")}
+    timed = ReviewDB(services.store, book.channel, clock=lambda: clock["now"])
+    reference = request_second_opinion(REQUESTER, RISKY, "k", reviewer, timed).reference
+    services.outbox.register(NotInChannel())
+    services.outbox.run_pending()
+    clock["now"] = datetime.fromisoformat("2026-03-02T13:00:00+00:00")
+    assert timed.remind(4) == [reference]
+    assert [j["kind"] for j in jobs(services) if j["subject"] == reference] == ["post"]  # nothing queued behind it
+    [detail] = [r["detail"] for r in timed.history(reference) if r["action"] == "reminded"]
+    assert detail == f"undecided after 4 working hours; {NOT_SENT}"
