@@ -24,7 +24,11 @@ from knowledge.text import normalise, words
 from knowledge.vocabulary import Vocabulary
 
 ANSWER_THRESHOLD = 0.5  # below this confidence the policy is taken not to cover the question
-AMBIGUITY_RATIO = 0.5  # runner-up, from another section, at least half as likely as the best to be right
+# A runner-up from another section whose odds of being right are at least this share of the
+# best's (a one-in-four chance that it, not the best, is right) makes the answer ambiguous:
+# chosen so that about one answer in six offers alternatives, as before the reranker.
+AMBIGUITY_RATIO = 0.3
+SUGGESTION_DEPTH = 10  # passages looked through for the sections an unanswered question is offered
 MAX_MATCHES = 3
 # Logistic calibration of `features` (see `confidence`), fitted by tools/fit_calibration.py
 # on the dev, extra, held-out and diagnostic question sets so that at most 5% of their
@@ -85,7 +89,7 @@ class KnowledgeBase:
             self.chunks[shown[1][0]].section != self.chunks[shown[0][0]].section)
         closest: list[str] = []
         if not answered:
-            for i, _ in ranked:
+            for i in [i for i, _ in _shown(ranked, DEPTH)] + [i for i, _ in self.index.rank(units, SUGGESTION_DEPTH)]:
                 path = self.chunks[i].section_path
                 if path not in closest:
                     closest.append(path)
@@ -104,9 +108,10 @@ class KnowledgeBase:
             term in vocab.topic_stems or term[1:] in vocab.topic_concepts for unit in units for term in unit.alternatives)
 
     def features(self, question: str, units: list[Unit], coverage: Mapping[int, float]) -> dict[str, float]:
-        """What the calibration weighs: how well the policy's wording covers the question
-        (the best of `coverage`, the chunks' BM25 scores), the share of the question's words and concepts the policy uses
-        at all, whether it opens like a how-to, and whether it is off the policy's subject."""
+        """What the calibration weighs: how well the policy's wording covers the question (the
+        best of `coverage`, the chunks' BM25 scores), the share of the question's words and
+        concepts the policy uses at all, whether it opens like a how-to, and whether it is off
+        the policy's subject."""
         return {
             "coverage": max(coverage.values(), default=0.0),
             "covered_share": self.index.covered_share(units),

@@ -166,13 +166,19 @@ class Index:
         best: dict[int, float] = {}
         concepts: dict[int, float] = defaultdict(float)
         for term, weight in unit.alternatives.items():
-            for doc, score in self.bm25.postings.get(term, ()):
-                if term.startswith("@"):
+            postings = self.bm25.postings.get(term, ())
+            if term.startswith("@"):
+                for doc, score in postings:
                     concepts[doc] += weight * score
-                else:
-                    best[doc] = max(best.get(doc, 0.0), weight * score)
+            elif not best:  # the commonest case: a unit's first word
+                best = {doc: weight * score for doc, score in postings}
+            else:
+                for doc, score in postings:
+                    if weight * score > best.get(doc, 0.0):
+                        best[doc] = weight * score
         for doc, score in concepts.items():
-            best[doc] = max(best.get(doc, 0.0), score)
+            if score > best.get(doc, 0.0):
+                best[doc] = score
         return best
 
     def weight(self, unit: Unit) -> float:
@@ -207,7 +213,7 @@ class Index:
             weight = self.weight(unit)
             for doc, score in self.unit_scores(unit).items():
                 totals[doc] += weight * score
-        return totals
+        return dict(totals)
 
     def covered_share(self, units: list[Unit]) -> float:
         """The weighted share of the question's units that some chunk contains: "whiteboard"

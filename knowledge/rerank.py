@@ -19,12 +19,13 @@ The weights are a pairwise logistic regression (the odds that one candidate is t
 one rather than another are e^(score difference)) fitted by tools/fit_reranker.py on the
 topics files' own example questions, each asked of an index built without it. No
 evaluation set is fitted on. When a candidate has no example questions (its document has no
-topics file), the last two features cannot be compared across candidates, and only the first
-two count, with weights fitted for them alone.
+topics file, or its entry lists only short phrases), the last two features cannot be compared
+across candidates, and only the first two count, with weights fitted for them alone.
 """
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 
 from rapidfuzz import fuzz, process
@@ -34,10 +35,10 @@ from knowledge.text import STOP_WORDS, stem, words
 
 DEPTH = 5  # candidates the passage model hands over
 QUESTION_MIN_WORDS = 5  # shorter topic entries are phrases ("friend request"), not questions
-WEIGHTS = {"likelihood": 0.4853, "coverage": 2.7883, "wording": 9.4465, "overlap": 2.34}
+WEIGHTS = {"likelihood": 0.4643, "coverage": 3.0644, "wording": 9.2733, "overlap": 2.4335}
 # For candidates of which some have no example questions (a document without a topics file):
 # those could not be compared with the others on wording and overlap.
-WEIGHTS_WITHOUT_EXAMPLES = {"likelihood": 0.618, "coverage": 3.0315}
+WEIGHTS_WITHOUT_EXAMPLES = {"likelihood": 0.6014, "coverage": 3.1859}
 
 
 def _forms(text: str) -> tuple[str, frozenset[str]]:
@@ -51,21 +52,46 @@ def example_questions(chunk: Chunk) -> list[str]:
     return [entry for entry in chunk.topics if len(entry.split()) >= QUESTION_MIN_WORDS]
 
 
+class Examples:
+    """One passage's example questions, held for the wording and overlap features."""
+
+    def __init__(self, questions: list[str]) -> None:
+        forms = [_forms(q) for q in questions]
+        self.wordings = [wording for wording, _ in forms]
+        self.sizes = [len(stems) for _, stems in forms]
+        self.postings: dict[str, list[int]] = defaultdict(list)  # stem -> the questions that have it
+        for n, (_, stems) in enumerate(forms):
+            for found in stems:
+                self.postings[found].append(n)
+
+    def wording(self, asked: str) -> float:
+        """The closest question's likeness to `asked` (sorted words), 0..1."""
+        closest = process.extractOne(asked, self.wordings, scorer=fuzz.ratio)
+        return closest[1] / 100 if closest else 0.0
+
+    def overlap(self, stems: frozenset[str]) -> float:
+        """The largest share of the shorter side's content stems that `stems` and one question
+        have in common (counted through the postings: a question meets few of them)."""
+        shared: Counter[int] = Counter()
+        for found in stems:
+            shared.update(self.postings.get(found, ()))
+        return max((n / min(len(stems), self.sizes[q]) for q, n in shared.items()), default=0.0)
+
+
 class Reranker:
     def __init__(self, chunks: list[Chunk], weights: Mapping[str, float] = WEIGHTS,
                  without_examples: Mapping[str, float] = WEIGHTS_WITHOUT_EXAMPLES) -> None:
         self.weights = dict(weights)
         self.without_examples = dict(without_examples)
         self.chunks = chunks
-        self._examples: dict[int, tuple[list[str], list[frozenset[str]]]] = {}
+        self._examples: dict[int, Examples] = {}
 
-    def _examples_of(self, i: int) -> tuple[list[str], list[frozenset[str]]]:
-        """Chunk i's example questions as `_forms` (sorted words, content stems), read when first
-        needed: one question meets only a few passages, and start-up should not pay for all."""
+    def _examples_of(self, i: int) -> Examples:
+        """Chunk i's example questions, read when first needed: one question meets only a few
+        passages, and start-up should not pay for them all."""
         found = self._examples.get(i)
         if found is None:
-            forms = [_forms(q) for q in example_questions(self.chunks[i])]
-            found = self._examples[i] = ([wording for wording, _ in forms], [stems for _, stems in forms])
+            found = self._examples[i] = Examples(example_questions(self.chunks[i]))
         return found
 
     def features(self, question: str, ranked: list[tuple[int, float]],
@@ -79,11 +105,9 @@ class Reranker:
         asked, own = _forms(question)
         found = []
         for i, likelihood in ranked:
-            wordings, stems = self._examples_of(i)
-            closest = process.extractOne(asked, wordings, scorer=fuzz.ratio)
-            shared = (len(own & theirs) / (min(len(own), len(theirs)) or 1) for theirs in stems)
+            examples = self._examples_of(i)
             found.append({"likelihood": likelihood - best, "coverage": coverage.get(i, 0.0) / top,
-                          "wording": closest[1] / 100 if closest else 0.0, "overlap": max(shared, default=0.0)})
+                          "wording": examples.wording(asked), "overlap": examples.overlap(own)})
         return found
 
     def rerank(self, question: str, ranked: list[tuple[int, float]],
@@ -92,7 +116,7 @@ class Reranker:
         passage model's order. The weights were fitted to tell the right candidate from each
         wrong one, never one wrong candidate from another, so they say nothing about the
         runners-up's order: the passage model's is the better guess."""
-        weights = self.weights if all(self._examples_of(i)[0] for i, _ in ranked) else self.without_examples
+        weights = self.weights if all(self._examples_of(i).wordings for i, _ in ranked) else self.without_examples
         scored = [(i, sum(weight * found[name] for name, weight in weights.items()))
                   for (i, _), found in zip(ranked, self.features(question, ranked, coverage))]
         best = max(scored, key=lambda item: item[1], default=None)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from knowledge import KnowledgeBase
+from knowledge.answer import AMBIGUITY_RATIO
 from knowledge.models import Chunk
 from knowledge.rerank import DEPTH, Reranker
 from knowledge_fixtures import POLICIES
@@ -33,7 +36,9 @@ def test_features_compare_each_candidate_with_the_best_and_with_its_closest_exam
     assert photos["wording"] > 0.85 > found[0]["wording"]  # word order is ignored; "of" is one word more
     assert photos["overlap"] == 1.0  # every content word of the example question is in the question
     assert found[2]["wording"] == found[2]["overlap"] == 0.0  # no example questions: nothing to be close to
-    assert "photos" not in Reranker(CHUNKS)._examples_of(0)[0]  # a two-word topic is a phrase, not a question
+    assert "photos" not in Reranker(CHUNKS)._examples_of(0).wordings  # a two-word topic is a phrase, not a question
+    longer = "Can I post photos of the sports day race on the school page tomorrow?"
+    assert Reranker(CHUNKS).features(longer, ranked, {})[1]["overlap"] == 1.0  # a share of the shorter side
 
 
 def test_the_best_scored_candidate_comes_first_and_the_rest_keep_the_passage_models_order() -> None:
@@ -63,6 +68,7 @@ def shipped() -> KnowledgeBase:
     "a reporter rang me about the trip accident, what do I say",
     "can I put a pic of the choir on my own facebook",
     "what should our replies on the school page sound like",  # the reranker's pick is not the passage model's
+    "can we use a song in the school tiktok",  # ambiguous by the reranker's odds, not by the passage model's
 ])
 def test_answers_lead_with_the_rerankers_pick_and_scores_fall(shipped: KnowledgeBase, question: str) -> None:
     units = shipped.index.analyse(question)
@@ -70,7 +76,20 @@ def test_answers_lead_with_the_rerankers_pick_and_scores_fall(shipped: Knowledge
     candidates = shipped.index.rank(units, DEPTH)
     scores = {shipped.chunks[i].id: s for i, s in shipped.reranker.rerank(question, candidates, coverage)}
     answer = shipped.answer(question)
-    assert answer.matches[0].chunk.id == max(scores, key=scores.__getitem__)
+    first, second = answer.matches[:2]
+    assert first.chunk.id == max(scores, key=scores.__getitem__)
     shown = [m.score for m in answer.matches]
     assert shown == sorted(shown, reverse=True) and len(shown) == 3
+    odds = math.exp(scores[second.chunk.id] - scores[first.chunk.id])
+    assert answer.ambiguous == (odds >= AMBIGUITY_RATIO and second.chunk.section != first.chunk.section)
     assert [m.chunk.id for m in shipped.search(question)] == [m.chunk.id for m in answer.matches]
+
+
+def test_an_unanswered_question_is_offered_three_sections_even_when_one_fills_the_candidates() -> None:
+    chunks = [Chunk(id=f"d:{n}", document="d.txt", section=("Lanyards",), text=f"Lanyards must be worn on site, rule {n}.",
+                    line_start=n, line_end=n) for n in range(DEPTH + 1)]
+    chunks += [_chunk(10, "Visitors sign in and wear a visitor lanyard."),
+               _chunk(11, "On trips staff wear a lanyard with the school name.")]
+    answer = KnowledgeBase(chunks).answer("what colour is the lanyard for supply teachers")
+    assert not answer.answered
+    assert answer.closest_sections[0] == "Lanyards" and sorted(answer.closest_sections[1:]) == ["S10", "S11"]

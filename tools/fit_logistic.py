@@ -1,6 +1,7 @@
 """Penalised logistic regression by Newton's method, for the tools that fit small models
-(tools/fit_calibration.py, tools/train_verdict_model.py): a handful of features and a few
-hundred rows, so plain Python is quick enough and the project needs no numeric library.
+(tools/fit_calibration.py, tools/train_verdict_model.py, tools/fit_reranker.py): a handful of
+features and at most some tens of thousands of rows, so plain Python is quick enough (seconds)
+and the project needs no numeric library.
 """
 
 from __future__ import annotations
