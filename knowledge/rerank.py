@@ -5,22 +5,21 @@ The passage model (knowledge/likelihood.py) adds up word evidence over a passage
 close calls: how well the policy's own wording covers the question as a whole (BM25, which
 saturates repeated words and normalises for length), and whether one example question of a
 passage is close to the question as a whole (a staff question usually resembles one way of
-asking, not the average of thirty). The reranker scores each of the top `DEPTH` candidates
-by a weighted sum of four features and orders them by it:
+asking, not the average of thirty; its small words count too: "what do I do if" asks for a
+procedure, "can I" for a permission). The reranker scores each of the top `DEPTH` candidates
+by a weighted sum of three features and puts the best-scored first:
 
 - likelihood: the candidate's log-likelihood minus the best one's (0 for the best);
 - coverage: its BM25 score over the question's units, relative to the best candidate's;
-- wording: the closest example question's likeness to the question with word order ignored
-  (rapidfuzz ratio of the sorted words, 0..1);
-- overlap: the largest share of the shorter side's content words (stems) that the question
-  and one example question have in common.
+- closeness: the Dice coefficient of the question's words and those of the candidate's
+  closest example question (0..1).
 
 The weights are a pairwise logistic regression (the odds that one candidate is the right
 one rather than another are e^(score difference)) fitted by tools/fit_reranker.py on the
 topics files' own example questions, each asked of an index built without it. No
 evaluation set is fitted on. When a candidate has no example questions (its document has no
-topics file, or its entry lists only short phrases), the last two features cannot be compared
-across candidates, and only the first two count, with weights fitted for them alone.
+topics file, or its entry lists only short phrases), closeness cannot be compared across
+candidates, and only the first two features count, with weights fitted for them alone.
 """
 
 from __future__ import annotations
@@ -28,23 +27,15 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 
-from rapidfuzz import fuzz, process
-
 from knowledge.models import Chunk
-from knowledge.text import STOP_WORDS, stem, words
+from knowledge.text import words
 
 DEPTH = 5  # candidates the passage model hands over
 QUESTION_MIN_WORDS = 5  # shorter topic entries are phrases ("friend request"), not questions
-WEIGHTS = {"likelihood": 0.4643, "coverage": 3.0644, "wording": 9.2733, "overlap": 2.4335}
+WEIGHTS = {"likelihood": 0.4825, "coverage": 2.9235, "closeness": 9.6349}
 # For candidates of which some have no example questions (a document without a topics file):
-# those could not be compared with the others on wording and overlap.
+# those could not be compared with the others on closeness.
 WEIGHTS_WITHOUT_EXAMPLES = {"likelihood": 0.6014, "coverage": 3.1859}
-
-
-def _forms(text: str) -> tuple[str, frozenset[str]]:
-    """A text as the two features compare it: its words sorted, and its content stems."""
-    found = words(text)
-    return " ".join(sorted(found)), frozenset(stem(w) for w in found if w not in STOP_WORDS)
 
 
 def example_questions(chunk: Chunk) -> list[str]:
@@ -53,29 +44,23 @@ def example_questions(chunk: Chunk) -> list[str]:
 
 
 class Examples:
-    """One passage's example questions, held for the wording and overlap features."""
+    """One passage's example questions as sets of words, for the closeness feature."""
 
     def __init__(self, questions: list[str]) -> None:
-        forms = [_forms(q) for q in questions]
-        self.wordings = [wording for wording, _ in forms]
-        self.sizes = [len(stems) for _, stems in forms]
-        self.postings: dict[str, list[int]] = defaultdict(list)  # stem -> the questions that have it
-        for n, (_, stems) in enumerate(forms):
-            for found in stems:
-                self.postings[found].append(n)
+        sets = [frozenset(words(q)) for q in questions]
+        self.sizes = [len(found) for found in sets]
+        self.postings: dict[str, list[int]] = defaultdict(list)  # word -> the questions that have it
+        for n, found in enumerate(sets):
+            for word in found:
+                self.postings[word].append(n)
 
-    def wording(self, asked: str) -> float:
-        """The closest question's likeness to `asked` (sorted words), 0..1."""
-        closest = process.extractOne(asked, self.wordings, scorer=fuzz.ratio)
-        return closest[1] / 100 if closest else 0.0
-
-    def overlap(self, stems: frozenset[str]) -> float:
-        """The largest share of the shorter side's content stems that `stems` and one question
-        have in common (counted through the postings: a question meets few of them)."""
+    def closeness(self, asked: frozenset[str]) -> float:
+        """The Dice coefficient of `asked` and the closest question's words, 0..1 (counted through
+        the postings: a question shares words with few of them)."""
         shared: Counter[int] = Counter()
-        for found in stems:
-            shared.update(self.postings.get(found, ()))
-        return max((n / min(len(stems), self.sizes[q]) for q, n in shared.items()), default=0.0)
+        for word in asked:
+            shared.update(self.postings.get(word, ()))
+        return max((2 * n / (len(asked) + self.sizes[q]) for q, n in shared.items()), default=0.0)
 
 
 class Reranker:
@@ -102,13 +87,9 @@ class Reranker:
             return []
         best = ranked[0][1]
         top = max(coverage.get(i, 0.0) for i, _ in ranked) or 1.0
-        asked, own = _forms(question)
-        found = []
-        for i, likelihood in ranked:
-            examples = self._examples_of(i)
-            found.append({"likelihood": likelihood - best, "coverage": coverage.get(i, 0.0) / top,
-                          "wording": examples.wording(asked), "overlap": examples.overlap(own)})
-        return found
+        asked = frozenset(words(question))
+        return [{"likelihood": likelihood - best, "coverage": coverage.get(i, 0.0) / top,
+                 "closeness": self._examples_of(i).closeness(asked)} for i, likelihood in ranked]
 
     def rerank(self, question: str, ranked: list[tuple[int, float]],
                coverage: Mapping[int, float]) -> list[tuple[int, float]]:
@@ -116,7 +97,7 @@ class Reranker:
         passage model's order. The weights were fitted to tell the right candidate from each
         wrong one, never one wrong candidate from another, so they say nothing about the
         runners-up's order: the passage model's is the better guess."""
-        weights = self.weights if all(self._examples_of(i).wordings for i, _ in ranked) else self.without_examples
+        weights = self.weights if all(self._examples_of(i).sizes for i, _ in ranked) else self.without_examples
         scored = [(i, sum(weight * found[name] for name, weight in weights.items()))
                   for (i, _), found in zip(ranked, self.features(question, ranked, coverage))]
         best = max(scored, key=lambda item: item[1], default=None)

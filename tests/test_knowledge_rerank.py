@@ -29,22 +29,21 @@ CHUNKS = [
 
 def test_features_compare_each_candidate_with_the_best_and_with_its_closest_example_question() -> None:
     ranked = [(1, -3.0), (0, -4.5), (2, -6.0)]
-    found = Reranker(CHUNKS).features("Can I post photos of the sports day race?", ranked, {0: 2.0, 1: 4.0})
+    reranker = Reranker(CHUNKS)
+    found = reranker.features("Can I post photos of the sports day race?", ranked, {0: 2.0, 1: 4.0})
     assert [f["likelihood"] for f in found] == [0.0, -1.5, -3.0]
     assert [f["coverage"] for f in found] == [1.0, 0.5, 0.0]  # relative to the best candidate's BM25
-    photos = found[1]
-    assert photos["wording"] > 0.85 > found[0]["wording"]  # word order is ignored; "of" is one word more
-    assert photos["overlap"] == 1.0  # every content word of the example question is in the question
-    assert found[2]["wording"] == found[2]["overlap"] == 0.0  # no example questions: nothing to be close to
-    assert "photos" not in Reranker(CHUNKS)._examples_of(0).wordings  # a two-word topic is a phrase, not a question
-    longer = "Can I post photos of the sports day race on the school page tomorrow?"
-    assert Reranker(CHUNKS).features(longer, ranked, {})[1]["overlap"] == 1.0  # a share of the shorter side
+    # 8 of the question's 9 words are all 8 of the closest example question's: 2 * 8 / (9 + 8)
+    assert found[1]["closeness"] == pytest.approx(16 / 17)
+    assert found[0]["closeness"] == 0.0  # "how fast should we reply to comments" shares no word with it
+    assert found[2]["closeness"] == 0.0  # no example questions: nothing to be close to
+    assert reranker._examples_of(0).sizes == [8, 7]  # "photos" alone is a phrase, not a question
 
 
 def test_the_best_scored_candidate_comes_first_and_the_rest_keep_the_passage_models_order() -> None:
-    wording_only = {"likelihood": 0.0, "coverage": 0.0, "wording": 1.0, "overlap": 0.0}
+    closeness_only = {"likelihood": 0.0, "coverage": 0.0, "closeness": 1.0}
     ranked = [(3, -1.0), (1, -2.0), (0, -3.0)]
-    order = Reranker(CHUNKS, wording_only).rerank("can I post the sports day race photos", ranked, {})
+    order = Reranker(CHUNKS, closeness_only).rerank("can I post the sports day race photos", ranked, {})
     assert [i for i, _ in order] == [0, 3, 1]
     assert order[0][1] == pytest.approx(1.0)
     assert Reranker(CHUNKS).rerank("anything", [], {}) == []
@@ -81,7 +80,7 @@ def test_answers_lead_with_the_rerankers_pick_and_scores_fall(shipped: Knowledge
     shown = [m.score for m in answer.matches]
     assert shown == sorted(shown, reverse=True) and len(shown) == 3
     odds = math.exp(scores[second.chunk.id] - scores[first.chunk.id])
-    assert answer.ambiguous == (odds >= AMBIGUITY_RATIO and second.chunk.section != first.chunk.section)
+    assert answer.ambiguous == (answer.answered and odds >= AMBIGUITY_RATIO and second.chunk.section != first.chunk.section)
     assert [m.chunk.id for m in shipped.search(question)] == [m.chunk.id for m in answer.matches]
 
 
