@@ -267,13 +267,11 @@ class IncidentDB:
             once_key=event.once_key,
         )
 
-    def _enqueue(self, db: Database, incident: Incident, notices: list[Notice]) -> int:
-        """Queue the notices; how many messages that made."""
+    def _enqueue(self, db: Database, incident: Incident, notices: list[Notice]) -> None:
         now = self.clock().timestamp()
-        addressed = [found for notice in notices for found in self._addressed(db, incident, notice)]
-        for platform, message, after in addressed:
-            outbox.enqueue(db, platform, message, subject=incident.reference, after=after, now=now)
-        return len(addressed)
+        for notice in notices:
+            for platform, message, after in self._addressed(db, incident, notice):
+                outbox.enqueue(db, platform, message, subject=incident.reference, after=after, now=now)
 
     def _addressed(self, db: Database, incident: Incident, notice: Notice) -> list[tuple[str, OutboundMessage, int | None]]:
         """(platform, message, job it waits for) for each recipient of a notice."""
@@ -296,15 +294,18 @@ class IncidentDB:
             if post["status"] in (outbox.PENDING, outbox.SENDING, outbox.SENT)
         ]
 
-    def mark_reminded(self, incident: Incident, reply_notice: Notice, hours: float) -> None:
-        """Record a reminder (audit + last_reminder_at) and queue it in the SLT thread."""
+    def remind(self, incident: Incident, reply_notice: Notice, hours: float) -> bool:
+        """Record a reminder (audit + last_reminder_at) and queue it in the SLT thread; False, with
+        nothing recorded, while no SLT post has been delivered (see `outbox.delivered`)."""
         now = self.clock()
         with self._writing() as db:
+            if not outbox.delivered(db, incident.reference):
+                return False
             db.execute("update incidents set last_reminder_at = ? where reference = ?", [iso(now), incident.reference])
-            sent = self._enqueue(db, incident, [reply_notice])
-            detail = f"not acknowledged after {hours:g} working hours" + ("" if sent else f"; {outbox.NOT_SENT}")
             audit.record(db, subject=incident.reference, action="reminded", actor="reminders", at=iso(now),
-                         detail=detail)
+                         detail=f"not acknowledged after {hours:g} working hours")
+            self._enqueue(db, incident, [reply_notice])
+            return True
 
     # -- reads ----------------------------------------------------------------------------
 

@@ -69,9 +69,6 @@ migrations = Migrations("staffbot.outbox")
 
 PENDING, SENDING, SENT, FAILED, SUPERSEDED = "pending", "sending", "sent", "failed", "superseded"
 
-# A thread reply (a reminder) for a record whose channel post failed for good has no thread to go in.
-NOT_SENT = "not sent: the channel post was not delivered (Home tab, or `staffbot deliveries list`)"
-
 CurrentPost = Callable[[str], Reply | None]
 """A record's channel post as the record is now, by its reference; None for a subject that is no such record."""
 
@@ -159,6 +156,13 @@ def enqueue(
                 "due": at,
             }
         ).last_pk
+
+
+def delivered(db: Database, subject: str) -> bool:
+    """Whether a channel post of the record has been sent: until then a reminder has no thread
+    to go in, and SLT have nothing to be reminded of (the post, when it lands, is new to them)."""
+    return db.execute("select 1 from outbox where subject = ? and kind = 'post' and status = ?",
+                      [subject, SENT]).fetchone() is not None
 
 
 def posts(db: Database, subject: str) -> list[dict]:

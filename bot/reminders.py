@@ -4,7 +4,8 @@ Working hours are Monday to Friday, 08:00 to 18:00 school local time (Europe/Lon
 default); bank holidays and school holidays are not known, so a report made on Friday
 evening is first reminded about on Monday. A reminder is a reply in the SLT post's
 thread, sent at most once per interval (the clock restarts at each reminder), and
-audited as "reminded". `due_reminders(now)` is pure, for tests with explicit times;
+audited as "reminded"; none is due while the SLT post has not been delivered (an outage,
+or a post that failed for good), so none piles up behind it. `due_reminders(now)` is pure, for tests with explicit times;
 `Reminders.run()` is what the outbox worker calls on each pass.
 """
 
@@ -69,8 +70,9 @@ class Reminders:
 
     def run(self) -> list[str]:
         """Send what is due now; returns the references reminded about."""
-        due = due_reminders(self.incidents.awaiting_acknowledgement(), self.clock(), self.hours)
-        for incident in due:
-            text = messages.reminder(incident.reference, self.hours)
-            self.incidents.mark_reminded(incident, Notice(kind="reply", to="slt", reply=Reply(kind="info", text=text)), self.hours)
-        return [incident.reference for incident in due]
+        reminded = []
+        for incident in due_reminders(self.incidents.awaiting_acknowledgement(), self.clock(), self.hours):
+            reply = Reply(kind="info", text=messages.reminder(incident.reference, self.hours))
+            if self.incidents.remind(incident, Notice(kind="reply", to="slt", reply=reply), self.hours):
+                reminded.append(incident.reference)
+        return reminded

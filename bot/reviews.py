@@ -230,13 +230,11 @@ class ReviewDB:
             )
             return cursor.rowcount == 1
 
-    def _enqueue(self, db: Database, request: ReviewRequest, notices: list[Notice]) -> int:
-        """Queue the notices; how many messages that made."""
+    def _enqueue(self, db: Database, request: ReviewRequest, notices: list[Notice]) -> None:
         now = self.clock().timestamp()
-        addressed = [found for notice in notices for found in self._addressed(db, request, notice)]
-        for platform, message, after in addressed:
-            outbox.enqueue(db, platform, message, subject=request.reference, after=after, now=now)
-        return len(addressed)
+        for notice in notices:
+            for platform, message, after in self._addressed(db, request, notice):
+                outbox.enqueue(db, platform, message, subject=request.reference, after=after, now=now)
 
     def _addressed(
         self, db: Database, request: ReviewRequest, notice: Notice
@@ -292,7 +290,8 @@ class ReviewDB:
         ]
 
     def remind(self, hours: float) -> list[str]:
-        """Queue a reminder in the thread of every request due one; returns their references.
+        """Queue a reminder in the thread of every request due one whose approvals post has been
+        delivered; returns their references.
 
         Safe to call on every outbox pass: the reminder time is compare-and-set, so two
         workers never remind twice for the same interval.
@@ -302,6 +301,8 @@ class ReviewDB:
         for request, last in self.due_reminders(now, hours):
             reply = Reply(kind="info", text=messages.review_reminder(request.reference, hours))
             with self._writing() as db:
+                if not outbox.delivered(db, request.reference):
+                    continue  # nothing in the approvals channel to remind about yet
                 cursor = db.execute(
                     "update review_requests set last_reminder_at = ? where reference = ? and status = 'pending' "
                     "and last_reminder_at is ?",
@@ -309,9 +310,8 @@ class ReviewDB:
                 )
                 if cursor.rowcount != 1:
                     continue
-                sent = self._enqueue(db, request, [Notice(kind="reply", to="slt", reply=reply)])
-                detail = f"undecided after {hours:g} working hours" + ("" if sent else f"; {outbox.NOT_SENT}")
                 audit.record(db, subject=request.reference, action="reminded", actor="reminders", at=iso(now),
-                             detail=detail)  # fmt: skip
+                             detail=f"undecided after {hours:g} working hours")  # fmt: skip
+                self._enqueue(db, request, [Notice(kind="reply", to="slt", reply=reply)])
             reminded.append(request.reference)
         return reminded

@@ -5,7 +5,6 @@ from bot.cli import main
 from bot.config import load_settings
 from bot.delivery import DeliveryError, OutboundMessage
 from bot.incidents import IncidentDB
-from bot.outbox import NOT_SENT
 from bot.reminders import Reminders, due_reminders, working_hours_between
 from bot.services import Services
 from handlers import actions, messages
@@ -38,6 +37,22 @@ class Clock:
         return self.now
 
 
+class SlackDown:
+    """A Slack transport that is down (`error`), or refuses for good, until `error` is None."""
+
+    platform = "slack"
+
+    def __init__(self, error: DeliveryError | None = DeliveryError("HTTP 503")) -> None:
+        self.error = error
+        self.sent: list[OutboundMessage] = []
+
+    def send(self, message: OutboundMessage) -> str:
+        if self.error is not None:
+            raise self.error
+        self.sent.append(message)
+        return f"ts-{len(self.sent)}"
+
+
 def test_unacknowledged_reports_are_reminded_once_per_interval(services):
     clock = Clock(at(20, 16))  # Friday afternoon
     book = IncidentDB(services.store, services.routing, clock=clock)
@@ -46,6 +61,8 @@ def test_unacknowledged_reports_are_reminded_once_per_interval(services):
     acked = submit_report(ReportForm(category="other", what_happened="y"), REPORTER, "k2", book).reference
     services.roster.grant(Actor(platform="slack", user_id="UHEAD"))
     act(Actor(platform="slack", user_id="UHEAD"), acked, actions.INCIDENT_ACKNOWLEDGE, book, services.roster)
+    services.outbox.register(SlackDown(error=None))
+    services.outbox.run_pending()  # the SLT posts are in the channel: there is a thread to remind in
 
     clock.now = at(23, 9, 59)  # 2 h Friday + 1 h 59 Monday
     assert reminders.run() == []
@@ -58,7 +75,7 @@ def test_unacknowledged_reports_are_reminded_once_per_interval(services):
     assert reminders.run() == [reference]
 
     trail = [r["action"] for r in book.history(reference)]
-    assert trail == ["created", "reminded", "reminded"]
+    assert trail == ["created", "routed", "reminded", "reminded"]
     replies = list(services.store.db.query("select reply, after from outbox where subject = ? and kind = 'reply'", [reference]))
     assert len(replies) == 2 and all(r["after"] == 1 for r in replies)
     assert "has not been acknowledged after 4 working hours" in replies[0]["reply"]
@@ -82,11 +99,13 @@ def test_the_outbox_pass_reminds_after_staffbot_reminder_hours(tmp_path, monkeyp
     fresh = submit_report(ReportForm(category="other", what_happened="y"), REPORTER, "k2", services.incidents).reference
     week_ago = (datetime.now(timezone.utc) - timedelta(days=7)).isoformat(timespec="seconds")
     services.store.db.execute("update incidents set created_at = ? where reference = ?", [week_ago, old])
+    services.outbox.register(SlackDown(error=None))
+    services.outbox.run_pending()
     for task in services.outbox.periodic:  # what the worker runs after each delivery pass
         task()
     assert [r["action"] for r in services.incidents.history(old)][-1] == "reminded"
     assert services.incidents.history(old)[-1]["detail"] == "not acknowledged after 2.5 working hours"
-    assert [r["action"] for r in services.incidents.history(fresh)] == ["created"]
+    assert [r["action"] for r in services.incidents.history(fresh)] == ["created", "routed"]
     [reply] = services.store.db.query("select reply, after from outbox where subject = ? and kind = 'reply'", [old])
     assert messages.reminder(old, 2.5) in reply["reply"] and reply["after"] is not None
     services.close()
@@ -100,22 +119,6 @@ def test_a_reminder_interval_that_is_not_a_positive_number_stops_every_command(m
         assert err.startswith("staffbot: error: STAFFBOT_REMINDER_HOURS is malformed") and err.count("\n") == 1
 
 
-class SlackDown:
-    """A Slack transport that is down (`error`), or refuses for good, until `error` is None."""
-
-    platform = "slack"
-
-    def __init__(self) -> None:
-        self.error: DeliveryError | None = DeliveryError("HTTP 503")
-        self.sent: list[OutboundMessage] = []
-
-    def send(self, message: OutboundMessage) -> str:
-        if self.error is not None:
-            raise self.error
-        self.sent.append(message)
-        return f"ts-{len(self.sent)}"
-
-
 def test_no_reminder_waits_behind_an_slt_post_that_failed_for_good(services):
     clock = Clock(at(23, 9))
     book = IncidentDB(services.store, services.routing, services.outbox, clock=clock)
@@ -125,20 +128,19 @@ def test_no_reminder_waits_behind_an_slt_post_that_failed_for_good(services):
     reference = submit_report(ReportForm(category="other", what_happened="x"), REPORTER, "k", book).reference
     services.outbox.run_pending()  # Slack is down: the post waits for its retry...
     clock.now = at(23, 13)
-    assert Reminders(book, 4, clock).run() == [reference]  # ...and the reminder behind it
+    assert Reminders(book, 4, clock).run() == []  # ...and SLT have nothing to be reminded of yet
     slack.error = DeliveryError("not_in_channel", permanent=True)
     services.outbox.run_pending()
     clock.now = at(23, 17)
-    assert Reminders(book, 4, clock).run() == [reference]  # due again, with no thread to remind in
+    assert Reminders(book, 4, clock).run() == []  # still no thread to remind in
     jobs = list(services.store.db.query("select id, kind, status from outbox order by id"))
-    assert [(j["kind"], j["status"]) for j in jobs] == [("post", "failed"), ("reply", "superseded")]
-    assert [f["id"] for f in services.outbox.failed()] == [jobs[0]["id"]]
-    reminded = [r["detail"] for r in book.history(reference) if r["action"] == "reminded"]
-    assert len(reminded) == 2 and NOT_SENT not in reminded[0] and reminded[1].endswith(NOT_SENT)  # the trail says so
-    failure = next(r["detail"] for r in book.history(reference) if r["action"] == "delivery_failed")
-    assert failure.endswith("not_in_channel; 1 waiting on it not sent")  # the first reminder, queued behind the post
+    assert [(j["kind"], j["status"]) for j in jobs] == [("post", "failed")]
+    assert "reminded" not in [r["action"] for r in book.history(reference)]
 
     slack.error = None
     assert services.outbox.requeue(jobs[0]["id"], "slack:UHEAD")
     services.outbox.run_pending()
     assert [(m.kind, reference in m.reply.title) for m in slack.sent] == [("post", True)]
+    assert Reminders(book, 4, clock).run() == [reference]  # the post has landed: now it is a reminder
+    services.outbox.run_pending()
+    assert [m.kind for m in slack.sent] == ["post", "reply"]

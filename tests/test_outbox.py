@@ -160,7 +160,7 @@ def test_permanent_failure_is_marked_logged_and_audited_and_what_waits_on_it_sup
     assert [f["id"] for f in outbox.failed()] == [first]  # one failure, one Try again
     trail = audit.chronology(store.db, "INC-2026-0009")
     assert [r["action"] for r in trail] == ["delivery_failed"]
-    assert "channel_not_found" in trail[0]["detail"]
+    assert trail[0]["detail"].endswith("channel_not_found; 2 waiting on it not sent")
 
 
 def test_requeue_sends_a_failed_post_again_once_as_the_record_is_now(store):

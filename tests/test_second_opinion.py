@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 
 from bot.delivery import DeliveryError
-from bot.outbox import NOT_SENT, Outbox
+from bot.outbox import Outbox
 from handlers import actions, messages
 from handlers.models import Actor
 from handlers.second_opinion import (
@@ -343,6 +343,8 @@ def test_undecided_requests_are_reminded_after_working_hours_once_per_interval(s
     reference = request_second_opinion(REQUESTER, RISKY, "k", reviewer, timed).reference
     decided = request_second_opinion(REQUESTER, FINE, "k2", reviewer, timed).reference
     decide(HEAD, decided, actions.SO_APPROVE, None, timed, services.roster)
+    services.outbox.register(Recorder())
+    services.outbox.run_pending()  # the approvals posts are in the channel: there is a thread to remind in
 
     for now, expected in [
         ("2026-03-02T09:59:00+00:00", []),  # Fri 16-18 and Mon 8-9:59: 3 h 59 working hours
@@ -374,20 +376,29 @@ def test_drafting_channels_get_one_gentle_suggestion_per_flagged_message(service
     assert suggest_for_message("CDRAFT", "m3", RISKY.text, reviewer, book, channels) is not None
 
 
-def test_a_reminder_for_a_request_whose_post_failed_is_recorded_as_not_sent(services, book, reviewer):
+def test_no_reminder_is_due_while_the_approvals_post_is_undelivered(services, book, reviewer):
     from bot.reviews import ReviewDB
 
     class NotInChannel(Recorder):
+        invited = False
+
         def send(self, message):
-            raise DeliveryError("not_in_channel", permanent=True)
+            if not self.invited:
+                raise DeliveryError("not_in_channel", permanent=True)
+            return super().send(message)
 
     clock = {"now": datetime.fromisoformat("2026-03-02T09:00:00+00:00")}
     timed = ReviewDB(services.store, book.channel, clock=lambda: clock["now"])
     reference = request_second_opinion(REQUESTER, RISKY, "k", reviewer, timed).reference
-    services.outbox.register(NotInChannel())
+    transport = NotInChannel()
+    services.outbox.register(transport)
     services.outbox.run_pending()
     clock["now"] = datetime.fromisoformat("2026-03-02T13:00:00+00:00")
-    assert timed.remind(4) == [reference]
+    assert timed.remind(4) == []
     assert [j["kind"] for j in jobs(services) if j["subject"] == reference] == ["post"]  # nothing queued behind it
-    [detail] = [r["detail"] for r in timed.history(reference) if r["action"] == "reminded"]
-    assert detail == f"undecided after 4 working hours; {NOT_SENT}"
+    assert "reminded" not in [a for a, _ in trail(timed, reference)]
+    transport.invited = True
+    [failed] = services.outbox.failed()
+    services.outbox.requeue(failed["id"], "slack:UHEAD")
+    services.outbox.run_pending()
+    assert timed.remind(4) == [reference]  # the post has landed: the reminder goes in its thread
