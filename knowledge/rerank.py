@@ -56,7 +56,7 @@ class Examples:
 
     def closeness(self, asked: frozenset[str]) -> float:
         """The Dice coefficient of `asked` and the closest question's words, 0..1 (counted through
-        the postings: a question shares words with few of them)."""
+        the postings, so only questions sharing a word with it are visited)."""
         shared: Counter[int] = Counter()
         for word in asked:
             shared.update(self.postings.get(word, ()))
