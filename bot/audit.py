@@ -76,10 +76,11 @@ def record(
                         "once_key": once_key or None})
 
 
-def recorded(db: Database, once_key: str) -> bool:
-    """Whether an action from the submission `once_key` is in the trail: ask inside the write
+def recorded(db: Database, once_key: str) -> str | None:
+    """The action recorded from the submission `once_key`, if any: ask inside the write
     transaction that would record it, so a copy arriving at the same moment waits and sees it."""
-    return bool(once_key) and db.execute("select 1 from audit where once_key = ?", [once_key]).fetchone() is not None
+    row = db.execute("select action from audit where once_key = ?", [once_key]).fetchone() if once_key else None
+    return row[0] if row else None
 
 
 def chronology(db: Database, subject: str) -> list[dict]:

@@ -258,7 +258,7 @@ class IncidentDB:
     @staticmethod
     def _once(db: Database, event: Event) -> None:
         """Raise Repeated (rolling the transaction back) for a submission already recorded."""
-        if audit.recorded(db, event.once_key):
+        if audit.recorded(db, event.once_key) is not None:
             raise Repeated(event.once_key)
 
     def _audit(self, db: Database, reference: str, event: Event) -> None:
@@ -315,6 +315,9 @@ class IncidentDB:
 
     def history(self, reference: str) -> list[dict]:
         return audit.chronology(self.db, reference)
+
+    def recorded(self, once_key: str) -> str | None:
+        return audit.recorded(self.db, once_key)
 
     def reported_by(self, reporter: Actor) -> list[Incident]:
         rows = self.db.query(

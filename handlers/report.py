@@ -243,6 +243,10 @@ def act(
         except Repeated:
             return ActionOutcome(reply=added, incident=incident)
         return ActionOutcome(reply=added, incident=incident, notices=[notice])
+    repeated = book.recorded(once_key) if once_key else None
+    if repeated in _DONE:  # this form was recorded before: the first copy's answer, not "already done"
+        done = _private("confirmation", messages.slt_action_done(_DONE[repeated], reference, "you"))
+        return ActionOutcome(reply=done, incident=incident)
     refusal, after, event = _CHANGES[action](incident, actor, text or "", now)
     if refusal:
         return ActionOutcome(reply=_private("info", refusal), incident=incident)

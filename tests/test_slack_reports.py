@@ -331,7 +331,10 @@ def test_note_escalate_and_resolve_ask_for_text_in_a_modal(slack, fake):
     assert again.status == 200
 
 
-@pytest.mark.parametrize("action", [actions.INCIDENT_NOTE, actions.INCIDENT_ESCALATE])
+RECORDED_AS = {actions.INCIDENT_NOTE: "noted", actions.INCIDENT_ESCALATE: "escalated", actions.INCIDENT_RESOLVE: "resolved"}
+
+
+@pytest.mark.parametrize("action", list(RECORDED_AS))
 def test_the_same_note_form_sent_again_even_after_a_restart_is_recorded_once(tmp_path, fake, action):
     """Slack re-sends a view_submission it had no answer to in time, and a double click sends two."""
     def submit(slack, modal) -> dict:
@@ -351,10 +354,10 @@ def test_the_same_note_form_sent_again_even_after_a_restart_is_recorded_once(tmp
         assert submit(restarted, modal) == first
         restarted.settle()
         trail = restarted.services.incidents.history(reference)
-        assert [h["action"] for h in trail].count("noted" if action == actions.INCIDENT_NOTE else "escalated") == 1
+        assert [h["action"] for h in trail].count(RECORDED_AS[action]) == 1
         assert len(fake.recorded("chat.postMessage", where=lambda c: c.body.get("thread_ts") is not None)) == 1
         told = fake.recorded("chat.postMessage", where=lambda c: c.body["channel"] == STAFF_USER)
-        assert len(told) == (action == actions.INCIDENT_ESCALATE)  # escalating tells the reporter, once
+        assert len(told) == (action != actions.INCIDENT_NOTE)  # a change of status tells the reporter, once
 
 
 def test_report_status_lists_only_my_reports(slack, fake):
