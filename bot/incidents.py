@@ -294,14 +294,22 @@ class IncidentDB:
             if post["status"] in (outbox.PENDING, outbox.SENDING, outbox.SENT)
         ]
 
-    def remind(self, incident: Incident, reply_notice: Notice, hours: float) -> bool:
+    def remind(self, incident: Incident, last: datetime | None, reply_notice: Notice, hours: float) -> bool:
         """Record a reminder (audit + last_reminder_at) and queue it in the SLT thread; False, with
-        nothing recorded, while no SLT post has been delivered (see `outbox.delivered`)."""
+        nothing recorded, while no SLT post has been delivered (see `outbox.delivered`), or when
+        the incident was acknowledged or reminded about since it was read (`last`: its reminder
+        time then). Compare-and-set, as `serve slack` and `serve teams` may share the database."""
+        if not outbox.delivered(self.db, incident.reference):
+            return False
         now = self.clock()
         with self._writing() as db:
-            if not outbox.delivered(db, incident.reference):
+            cursor = db.execute(
+                "update incidents set last_reminder_at = ? where reference = ? and status = 'new' "
+                "and last_reminder_at is ?",
+                [iso(now), incident.reference, iso(last) if last else None],
+            )
+            if cursor.rowcount != 1:
                 return False
-            db.execute("update incidents set last_reminder_at = ? where reference = ?", [iso(now), incident.reference])
             audit.record(db, subject=incident.reference, action="reminded", actor="reminders", at=iso(now),
                          detail=f"not acknowledged after {hours:g} working hours")
             self._enqueue(db, incident, [reply_notice])

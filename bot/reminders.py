@@ -70,9 +70,12 @@ class Reminders:
 
     def run(self) -> list[str]:
         """Send what is due now; returns the references reminded about."""
+        waiting = self.incidents.awaiting_acknowledgement()
+        last = {incident.reference: when for incident, when in waiting}
         reminded = []
-        for incident in due_reminders(self.incidents.awaiting_acknowledgement(), self.clock(), self.hours):
+        for incident in due_reminders(waiting, self.clock(), self.hours):
             reply = Reply(kind="info", text=messages.reminder(incident.reference, self.hours))
-            if self.incidents.remind(incident, Notice(kind="reply", to="slt", reply=reply), self.hours):
+            notice = Notice(kind="reply", to="slt", reply=reply)
+            if self.incidents.remind(incident, last[incident.reference], notice, self.hours):
                 reminded.append(incident.reference)
         return reminded

@@ -300,9 +300,9 @@ class ReviewDB:
         reminded = []
         for request, last in self.due_reminders(now, hours):
             reply = Reply(kind="info", text=messages.review_reminder(request.reference, hours))
+            if not outbox.delivered(self.db, request.reference):
+                continue  # nothing in the approvals channel to remind about yet
             with self._writing() as db:
-                if not outbox.delivered(db, request.reference):
-                    continue  # nothing in the approvals channel to remind about yet
                 cursor = db.execute(
                     "update review_requests set last_reminder_at = ? where reference = ? and status = 'pending' "
                     "and last_reminder_at is ?",

@@ -8,8 +8,8 @@ from bot.incidents import IncidentDB
 from bot.reminders import Reminders, due_reminders, working_hours_between
 from bot.services import Services
 from handlers import actions, messages
-from handlers.incident_models import ReportForm
-from handlers.models import Actor
+from handlers.incident_models import Notice, ReportForm
+from handlers.models import Actor, Reply
 from handlers.report import act, submit_report
 
 LONDON = ZoneInfo("Europe/London")
@@ -144,3 +144,23 @@ def test_no_reminder_waits_behind_an_slt_post_that_failed_for_good(services):
     assert Reminders(book, 4, clock).run() == [reference]  # the post has landed: now it is a reminder
     services.outbox.run_pending()
     assert [m.kind for m in slack.sent] == ["post", "reply"]
+
+
+def test_a_report_reminded_or_acknowledged_since_it_was_read_is_not_reminded_about(services):
+    """`serve slack` and `serve teams` may share the database: each worker's pass reads, then writes."""
+    clock = Clock(at(23, 9))
+    book = IncidentDB(services.store, services.routing, clock=clock)
+    reference = submit_report(ReportForm(category="other", what_happened="x"), REPORTER, "k", book).reference
+    services.outbox.register(SlackDown(error=None))
+    services.outbox.run_pending()
+    clock.now = at(23, 14)
+    notice = Notice(kind="reply", to="slt", reply=Reply(kind="info", text="reminder"))
+    [(stale, last)] = book.awaiting_acknowledgement()
+    assert Reminders(book, 4, clock).run() == [reference]  # the other worker was first
+    assert book.remind(stale, last, notice, 4) is False
+    [(fresh, last)] = book.awaiting_acknowledgement()
+    head = Actor(platform="slack", user_id="UHEAD")
+    services.roster.grant(head)
+    act(head, reference, actions.INCIDENT_ACKNOWLEDGE, book, services.roster)
+    assert book.remind(fresh, last, notice, 4) is False  # acknowledged meanwhile
+    assert [r["action"] for r in book.history(reference)].count("reminded") == 1
