@@ -305,10 +305,16 @@ class Outbox:
         self._mark_sent(job, token, ref)
 
     def _current(self, job: dict) -> Reply | None:
-        """The record's post as it is now, for a post or update of one (see the module docstring)."""
+        """The record's post as it is now, for a post or update of one (see the module docstring).
+        If that cannot be rendered (a bug, an unreadable row), the queued copy is better than none."""
         if self.current_post is None or job["kind"] not in ("post", "update") or not job["subject"]:
             return None
-        return self.current_post(job["subject"])
+        try:
+            return self.current_post(job["subject"])
+        except Exception:  # noqa: BLE001 - any failure here must not stop the post
+            log.exception("outbox job %s: could not render %s as it is now; sending it as queued",
+                          job["id"], job["subject"])
+            return None
 
     def _backoff(self, attempts: int) -> float:
         return min(self.backoff_cap, self.backoff_base * 2 ** (attempts - 1))

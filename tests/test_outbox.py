@@ -196,6 +196,19 @@ def test_posts_and_updates_of_a_known_record_are_sent_as_it_is_now_other_jobs_as
         ("direct", "dm"), ("post", "now"), ("post", "owner"), ("reply", "ack"), ("update", "now")]
 
 
+def test_a_post_that_cannot_be_rendered_as_it_is_now_is_sent_as_queued(store, caplog):
+    def broken(subject: str) -> Reply:
+        raise ValueError("unreadable row")
+
+    transport = FakeTransport()
+    outbox = make(store, transport, current_post=broken)
+    outbox.enqueue("slack", post("as queued"), subject="INC-2026-0013")
+    with caplog.at_level(logging.ERROR, logger="bot.outbox"):
+        outbox.run_pending()
+    assert [m.reply.text for m in transport.sent] == ["as queued"] and statuses(store) == ["sent"]
+    assert "could not render INC-2026-0013" in caplog.text
+
+
 def test_jobs_that_failed_with_their_post_before_the_upgrade_are_superseded(tmp_path):
     store = Store(tmp_path / "o.db")
     migrations.apply(store.db, stop_before="supersede_jobs_behind_failed_posts")
