@@ -49,6 +49,9 @@ def list_failed() -> None:
 @click.argument("job", type=click.IntRange(min=1, max=2**63 - 1), metavar="ID")
 def retry(job: int) -> None:
     """Send message ID again (audited); the running bot sends it on its next pass."""
-    if not outbox().requeue(job, cli_actor()):
+    box = outbox()
+    failed = next((found for found in box.failed() if found["id"] == job), None)
+    if failed is None or not box.requeue(job, cli_actor()):
         raise click.ClickException(f"message {job} is not a failed delivery: see `staffbot deliveries list`")
-    click.echo(f"Message {job} will be sent again by the running bot within a few seconds.")
+    click.echo(f"Message {job} is queued again: the running bot for {failed['platform']} "
+               f"(`staffbot serve {failed['platform']}`) sends it on its next pass.")

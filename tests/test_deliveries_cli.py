@@ -59,6 +59,7 @@ def test_retry_puts_the_message_back_for_the_running_bot_and_is_audited(failed) 
     transport.up = True  # the admin added the bot to the team
     result = CliRunner().invoke(cli, ["deliveries", "retry", str(job)])
     assert result.exit_code == 0, result.output
+    assert "`staffbot serve teams`" in result.output
     assert worker.run_pending() == 1  # the bot's next pass
     assert [m.destination for m in transport.sent] == ["19:slt@thread.tacv2"]
     trail = [(r["action"], r["actor"]) for r in audit.chronology(worker.store.db, "INC-2026-0007")]
