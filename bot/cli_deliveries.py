@@ -2,7 +2,8 @@
 
 Slack admins see these on the App Home tab with a "Try again" button; a Teams-only school
 has no such tab, so the command line is where a failed SLT post is found and sent again once
-its cause is fixed (the bot added to the team, a channel id corrected). As with `staffbot
+its cause is fixed (the bot added to the team, or a channel id corrected: the post then goes
+to the channel the settings name now). As with `staffbot
 incidents`, who may run it is decided by who can read the database file, and a retry is
 audited as "delivery_retried" by "cli:<operating-system user>". The running bot (`staffbot
 serve`) sends a retried message on its next outbox pass, within its poll interval; a record's
@@ -16,15 +17,16 @@ import click
 from bot.cli_incidents import cli_actor
 from bot.config import ConfigError, load_settings
 from bot.outbox import Outbox
-from bot.store import Store
+from bot.services import Services
 
 
 def outbox() -> Outbox:
-    """The outbox of STAFFBOT_DB, without transports (nothing is sent from here)."""
-    path = load_settings().db_path
-    if not path.exists():
-        raise ConfigError(f"STAFFBOT_DB: no database at {path}: nothing has been sent from there")
-    return Outbox(Store(path))
+    """The outbox of STAFFBOT_DB with the current settings (a retried SLT post goes to the channel
+    they name now), without transports: nothing is sent from here."""
+    settings = load_settings()
+    if not settings.db_path.exists():
+        raise ConfigError(f"STAFFBOT_DB: no database at {settings.db_path}: nothing has been sent from there")
+    return Services(settings).outbox
 
 
 @click.group()

@@ -61,6 +61,7 @@ from handlers.models import Reply
 
 from bot import audit
 from bot.delivery import DeliveryError, OutboundMessage, Transport
+from bot.routing import Destination
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,8 @@ PENDING, SENDING, SENT, FAILED, SUPERSEDED = "pending", "sending", "sent", "fail
 
 CurrentPost = Callable[[str], Reply | None]
 """A record's channel post as the record is now, by its reference; None for a subject that is no such record."""
+Channels = Callable[[str], list[Destination] | None]
+"""Where a record's channel post goes by the settings now, by its reference; None for a subject that is no such record."""
 
 
 @migrations()
@@ -191,6 +194,7 @@ class Outbox:
         poll_interval: float = 5.0,
         clock: Callable[[], float] = time.time,
         current_post: CurrentPost | None = None,
+        channels: Channels | None = None,
     ) -> None:
         self.store = store
         store.migrate([audit.migrations, migrations])
@@ -202,6 +206,7 @@ class Outbox:
         self.poll_interval = poll_interval
         self.clock = clock
         self.current_post = current_post
+        self.channels = channels
         self.periodic: list[Callable[[], None]] = []
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -382,23 +387,42 @@ class Outbox:
         """Make failed job `job_id` due again now; False when it is not failed (someone pressed first).
 
         For a cause someone has fixed (the bot invited to the channel, a channel id corrected); a
-        record's post goes out as the record is then. Compare-and-set on the status: two SLT members
-        pressing at once must not both put the job back (the second would reset a job the worker
-        may already be sending).
+        record's post goes out as the record is then, to the channel the settings name now (see
+        `_moved`). Compare-and-set on the status: two SLT members pressing at once must not both
+        put the job back (the second would reset a job the worker may already be sending).
         """
         now = self.clock()
+        job = self.store.db.execute(
+            "select subject, platform, kind, destination from outbox where id = ?", [job_id]).fetchone()
+        if job is None:
+            return False
+        subject, destination = job[0], job[3]
+        moved = self._moved(*job)
         with self.store.immediate() as db:
             cursor = db.execute(
-                "update outbox set status = ?, attempts = 0, due = ?, claim = null where id = ? and status = ?",
-                [PENDING, now, job_id, FAILED],
+                "update outbox set status = ?, attempts = 0, due = ?, claim = null, destination = ? "
+                "where id = ? and status = ?",
+                [PENDING, now, moved or destination, job_id, FAILED],
             )
             if cursor.rowcount != 1:
                 return False
-            subject = db.execute("select subject from outbox where id = ?", [job_id]).fetchone()[0]
+            detail = f"job {job_id}" + (f", now to {moved} (was {destination})" if moved else "")
             audit.record(db, subject=subject or f"outbox:{job_id}", action="delivery_retried", actor=by,
-                         at=utc_iso(now), detail=f"job {job_id}")  # fmt: skip
+                         at=utc_iso(now), detail=detail)  # fmt: skip
         self.notify()
         return True
+
+    def _moved(self, subject: str, platform: str, kind: str, destination: str) -> str | None:
+        """The channel a record's failed post should go to instead, when the settings no longer
+        name the one it was queued for (its id was mistyped, say): the first channel on the same
+        platform that has no post of the record yet. None to keep the channel."""
+        if self.channels is None or kind != "post" or not subject:
+            return None
+        named = [d.id for d in self.channels(subject) or () if d.platform == platform]
+        if not named or destination in named:
+            return None
+        live = {p["destination"] for p in posts(self.store.db, subject) if p["status"] in (PENDING, SENDING, SENT)}
+        return next((channel for channel in named if channel not in live), None)
 
     def refuse_requeue(self, job_id: int, by: str) -> None:
         """Audit a "Try again" from someone who may not press it, under the record the job is for."""

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from bot.outbox import Outbox
     from bot.reviews import ReviewDB
     from bot.roles import SltRoster
-    from bot.routing import Routing
+    from bot.routing import Destination, Routing
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -64,7 +64,7 @@ class Services:
         from bot.outbox import Outbox
         from bot.reminders import Reminders
 
-        worker = Outbox(self.store, current_post=self.current_post)
+        worker = Outbox(self.store, current_post=self.current_post, channels=self.channels)
         hours = self.settings.reminder_hours
         worker.periodic.append(unless_unconfigured(lambda: Reminders(self.incidents, hours).run()))
         worker.periodic.append(unless_unconfigured(lambda: self.reviews.remind(hours)))
@@ -100,6 +100,18 @@ class Services:
         reviews = configured(lambda: self.reviews)
         if reviews is not None and (request := reviews.get(subject)) is not None:
             return second_opinion.slt_post(request, now)
+        return None
+
+    def channels(self, subject: str) -> list[Destination] | None:
+        """Where the SLT post of incident or second-opinion request `subject` goes by the settings
+        now (None for another subject, or a terminal trial): "Try again" after a channel id was
+        corrected posts there rather than to the old id."""
+        incidents = configured(lambda: self.incidents)
+        if incidents is not None and (incident := incidents.get(subject)) is not None:
+            return None if incident.reporter.platform == "console" else self.routing.destinations(incident.category)
+        reviews = configured(lambda: self.reviews)
+        if reviews is not None and (request := reviews.get(subject)) is not None:
+            return None if request.requester.platform == "console" else [reviews.channel]
         return None
 
     def suggest_second_opinion(self, channel: str, message_id: str, text: str,

@@ -8,6 +8,7 @@ import pytest
 from bot import audit
 from bot.delivery import DeliveryError, OutboundMessage
 from bot.outbox import Outbox, enqueue, migrations, posts
+from bot.routing import Destination
 from bot.store import Store
 from handlers.models import Reply
 
@@ -180,6 +181,36 @@ def test_requeue_sends_a_failed_post_again_once_as_the_record_is_now(store):
     assert [(m.kind, m.reply.text) for m in transport.sent] == [("post", "Resolved")]
     trail = [r["action"] for r in audit.chronology(store.db, "INC-2026-0010")]
     assert trail == ["delivery_failed", "delivery_retried", "routed"]
+
+
+def test_a_retried_post_goes_to_a_channel_the_settings_name_now_that_has_none_of_the_record_yet(store):
+    named = {"INC-2026-0014": [Destination(platform="slack", id="CA"), Destination(platform="teams", id="19:x"),
+                               Destination(platform="slack", id="CB")]}
+    transport = FakeTransport(script=[DeliveryError("channel_not_found", permanent=True)])
+    outbox = make(store, transport, channels=named.get)
+    sent = outbox.enqueue("slack", OutboundMessage(kind="post", destination="CA", reply=Reply(kind="incident")),
+                          subject="INC-2026-0014")
+    outbox.run_pending()  # the first (to CA) fails
+    store.db.execute("update outbox set status = 'sent' where id = ?", [sent])  # pretend CA has it after all
+    typo = outbox.enqueue("slack", OutboundMessage(kind="post", destination="CTYPO", reply=Reply(kind="incident")),
+                          subject="INC-2026-0014")
+    transport.script = [DeliveryError("channel_not_found", permanent=True)]
+    outbox.run_pending()
+    assert outbox.requeue(typo, "cli:admin")
+    outbox.run_pending()
+    assert [m.destination for m in transport.sent] == ["CB"]  # CA already has its post; teams is another platform
+    detail = audit.chronology(store.db, "INC-2026-0014")[-2]["detail"]
+    assert detail == f"job {typo}, now to CB (was CTYPO)"
+
+
+def test_a_retried_post_keeps_a_channel_the_settings_still_name(store):
+    transport = FakeTransport(script=[DeliveryError("not_in_channel", permanent=True)])
+    outbox = make(store, transport, channels=lambda subject: [Destination(platform="slack", id="CSLT")])
+    job = outbox.enqueue("slack", post(), subject="INC-2026-0015")
+    outbox.run_pending()
+    assert outbox.requeue(job, "cli:admin")
+    outbox.run_pending()
+    assert [m.destination for m in transport.sent] == ["CSLT"]
 
 
 def test_posts_and_updates_of_a_known_record_are_sent_as_it_is_now_other_jobs_as_queued(store):

@@ -202,6 +202,23 @@ def test_a_permanent_slack_error_on_the_slt_post_is_not_retried_but_shown_to_slt
     assert trail[-2]["actor"] == f"slack:{SLT_USER}"
 
 
+def test_try_again_after_the_slt_channel_id_was_corrected_posts_to_the_channel_named_now(tmp_path, fake):
+    fake.fail("chat.postMessage", times=1, status=200, error="channel_not_found", channel="CTYPO")
+    with serving(Services(slack_settings(tmp_path, fake, STAFFBOT_SLT_CHANNEL="CTYPO")), fake) as slack:
+        reference = file_report(slack, fake)
+        [failed] = fake.wait_until(slack.services.outbox.failed)
+    with serving(Services(slack_settings(tmp_path, fake)), fake) as restarted:  # the admin corrected the id
+        restarted.click("retry_delivery", str(failed["id"]), user=SLT_USER, view={"id": "VHOME", "type": "home"})
+        [post] = fake.wait_for("chat.postMessage", where=lambda c: c.body["channel"] == SLT_CHANNEL)
+        assert reference in text_of(post)
+        restarted.settle()
+        to_old = [c for c in fake.calls if c.method == "chat.postMessage" and c.body["channel"] == "CTYPO"]
+        assert len(to_old) == 1  # the old id was tried once, never again
+        retried = restarted.services.incidents.history(reference)[-2]
+        assert (retried["action"], retried["detail"]) == (
+            "delivery_retried", f"job {failed['id']}, now to {SLT_CHANNEL} (was CTYPO)")
+
+
 def test_try_again_posts_the_incident_as_it_is_now_and_replays_nothing_queued_behind_the_failed_post(slack, fake):
     fake.fail("chat.postMessage", times=10**6, status=500, channel=SLT_CHANNEL)  # Slack down for that channel
     reference = file_report(slack, fake)
