@@ -6,7 +6,10 @@
 A logistic regression of "in scope" on `KnowledgeBase.features` over the labelled questions
 of FITTED (L2 penalty as scikit-learn's C=10, fitted by Newton's method), whose bias is then
 set as low as it can go with at most MAX_WRONGLY_REJECTED of the in-scope questions below
-ANSWER_THRESHOLD, so that as many out-of-scope questions as possible are rejected.
+ANSWER_THRESHOLD, so that as many out-of-scope questions as possible are rejected, and then
+raised halfway towards the highest bias that still rejects those same out-of-scope questions:
+in-scope questions between the two are not turned away for nothing, and a margin is left on
+both sides for questions not seen here.
 tests/knowledge_fresh_qa.json, written apart from the code, is never fitted on: `staffbot eval`
 on it is the honest check.
 """
@@ -48,12 +51,15 @@ def fit(features: Sequence[Sequence[float]], labels: Sequence[bool]) -> tuple[di
     _, *weights = logistic_regression(features, labels, PENALTY)
     weights = [round(w, ROUNDING) for w in weights]
     margin = math.log(ANSWER_THRESHOLD / (1 - ANSWER_THRESHOLD))
-    scores = sorted(sum(w * v for w, v in zip(weights, x)) for x, y in zip(features, labels) if y)
+    found = [sum(w * v for w, v in zip(weights, x)) for x in features]
+    scores = sorted(v for v, y in zip(found, labels) if y)
     if not scores:
         raise ValueError("no in-scope questions to set the bias on")
     allowed = int(MAX_WRONGLY_REJECTED * len(scores))  # this many may score below the threshold
-    bias = math.ceil((margin - scores[allowed]) * 10**ROUNDING) / 10**ROUNDING
-    return dict(zip(CALIBRATION, weights)), bias
+    lowest = margin - scores[allowed]
+    rejected = [v for v, y in zip(found, labels) if not y and v + lowest < margin]
+    bias = (lowest + margin - max(rejected)) / 2 if rejected else lowest
+    return dict(zip(CALIBRATION, weights)), math.ceil(bias * 10**ROUNDING) / 10**ROUNDING
 
 
 def main(argv: Sequence[str] | None = None) -> int:
