@@ -20,7 +20,7 @@ from knowledge.ingest import Library, load_folder
 from knowledge.logistic import sigmoid
 from knowledge.models import Answer, Chunk, Match, NextStep
 from knowledge.rerank import DEPTH, Reranker
-from knowledge.text import normalise, words
+from knowledge.text import normalise, same_text, words
 from knowledge.vocabulary import Vocabulary
 
 ANSWER_THRESHOLD = 0.5  # below this confidence the policy is taken not to cover the question
@@ -38,11 +38,7 @@ CALIBRATION_BIAS = -6.7222
 NEXT_STEP_PRIORITY: tuple[NextStep, ...] = ("report", "second_opinion")
 
 
-def _shown(ranked: list[tuple[int, float]], k: int) -> list[tuple[int, float]]:
-    """The first k of `ranked` (chunk index, reranker score) as (chunk index, odds of being right
-    relative to the first), the runners-up by their odds so that scores fall down the list."""
-    odds = [(i, math.exp(score - ranked[0][1])) for i, score in ranked[:k]]
-    return odds[:1] + sorted(odds[1:], key=lambda item: -item[1])
+
 
 
 class KnowledgeBase:
@@ -68,11 +64,22 @@ class KnowledgeBase:
         """The k (at most DEPTH) best passages, each scored by its odds relative to the best (1.0)."""
         units = self.index.analyse(question)
         ranked = self.rank(question, units, self.index.coverage(units))
-        return [Match(chunk=self.chunks[i], score=score) for i, score in _shown(ranked, k)] if ranked else []
+        return [Match(chunk=self.chunks[i], score=score) for i, score in self._shown(ranked, k)]
 
     def rank(self, question: str, units: list[Unit], coverage: Mapping[int, float]) -> list[tuple[int, float]]:
         """The passage model's best candidates, the reranker's pick first: (chunk index, score)."""
         return self.reranker.rerank(question, self.index.rank(units, DEPTH), coverage)
+
+    def _shown(self, ranked: list[tuple[int, float]], k: int) -> list[tuple[int, float]]:
+        """The first k of `ranked` (chunk index, reranker score) as (chunk index, odds of being
+        right relative to the first), leaving out a passage that repeats one listed before it
+        (the policy says some things in two sections), the runners-up by their odds so that
+        scores fall down the list."""
+        kept: list[tuple[int, float]] = []
+        for i, score in ranked:
+            if len(kept) < k and not any(same_text(self.chunks[i].text, self.chunks[j].text) for j, _ in kept):
+                kept.append((i, math.exp(score - ranked[0][1])))
+        return kept[:1] + sorted(kept[1:], key=lambda item: -item[1])
 
     def answer(self, question: str) -> Answer:
         units = self.index.analyse(question)
@@ -82,14 +89,14 @@ class KnowledgeBase:
         if not ranked:
             return Answer(question=question, answered=False, confidence=0.0, next_step=next_step)
         confidence = self.confidence(self.features(question, units, coverage))
-        shown = _shown(ranked, MAX_MATCHES)
+        shown = self._shown(ranked, MAX_MATCHES)
         matches = [Match(chunk=self.chunks[i], score=round(confidence * s, 4)) for i, s in shown]
         answered = confidence >= ANSWER_THRESHOLD
         ambiguous = answered and len(shown) > 1 and shown[1][1] >= AMBIGUITY_RATIO and (
             self.chunks[shown[1][0]].section != self.chunks[shown[0][0]].section)
         closest: list[str] = []
         if not answered:
-            for i in [i for i, _ in _shown(ranked, DEPTH)] + [i for i, _ in self.index.rank(units, SUGGESTION_DEPTH)]:
+            for i in [i for i, _ in self._shown(ranked, DEPTH)] + [i for i, _ in self.index.rank(units, SUGGESTION_DEPTH)]:
                 path = self.chunks[i].section_path
                 if path not in closest:
                     closest.append(path)

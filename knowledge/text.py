@@ -10,6 +10,7 @@ import re
 from functools import lru_cache
 
 import snowballstemmer
+from rapidfuzz import fuzz
 
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"',
                          "–": "-", "—": "-", "\u00a0": " "})
@@ -39,11 +40,18 @@ year years many
 """.split())
 
 _stemmer = snowballstemmer.stemmer("english")
+SAME_TEXT = 95  # rapidfuzz partial ratio from which two passages say the same thing
 
 
 def normalise(text: str) -> str:
     """Casefolded text with straight quotes and single spaces, for phrase comparison."""
     return _SPACE.sub(" ", text.translate(_QUOTES)).strip().casefold()
+
+
+def same_text(a: str, b: str) -> bool:
+    """Whether one passage is (all but a comma or an asterisk of) a part of the other: a policy
+    repeats a sentence in two sections, and either is the same answer."""
+    return fuzz.partial_ratio(normalise(a), normalise(b)) >= SAME_TEXT
 
 
 def words(text: str) -> list[str]:

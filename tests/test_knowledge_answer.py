@@ -94,8 +94,8 @@ def _chunk(line: int, section: str, text: str) -> Chunk:
 
 @pytest.mark.parametrize(("runner_up_section", "ambiguous"), [("Trips", True), ("Photos", False)])
 def test_ambiguous_when_a_passage_elsewhere_is_about_as_likely(runner_up_section: str, ambiguous: bool) -> None:
-    text = "Staff photographs of pupils at sports fixtures need parental consent first"
-    kb = KnowledgeBase([_chunk(1, "Photos", text + "."), _chunk(2, runner_up_section, text + "!"),
+    kb = KnowledgeBase([_chunk(1, "Photos", "Staff photographs of pupils at sports fixtures need parental consent first."),
+                        _chunk(2, runner_up_section, "For sports fixtures, parental consent comes first: staff photographs of pupils."),
                         _chunk(3, "Trips", "Coaches leave at nine for residential trips abroad."),
                         _chunk(4, "Other", "Mileage claims and printer toner orders go to the office.")], Vocabulary())
     answer = kb.answer("staff photographs of pupils at sports fixtures consent")

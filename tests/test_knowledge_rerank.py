@@ -92,3 +92,14 @@ def test_an_unanswered_question_is_offered_three_sections_even_when_one_fills_th
     answer = KnowledgeBase(chunks).answer("what colour is the lanyard for supply teachers")
     assert not answer.answered
     assert answer.closest_sections[0] == "Lanyards" and sorted(answer.closest_sections[1:]) == ["S10", "S11"]
+
+
+def test_a_passage_the_policy_repeats_in_another_section_is_listed_once() -> None:
+    repeated = "Personal accounts which do not mention the school are outside this policy."
+    chunks = [_chunk(1, repeated), _chunk(2, repeated.replace("accounts", "accounts,")),
+              _chunk(3, "Personal accounts must not be used to contact pupils."),
+              _chunk(4, "Accounts of the school are run by the office.")]
+    matches = KnowledgeBase(chunks).search("are personal accounts outside the policy")
+    texts = [m.chunk.text for m in matches]
+    assert texts[0] in (chunks[0].text, chunks[1].text)
+    assert chunks[2].text in texts and not {chunks[0].text, chunks[1].text} <= set(texts)

@@ -19,20 +19,17 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from rapidfuzz import fuzz
-
 from knowledge.answer import KnowledgeBase
 from knowledge.ingest import load_folder
 from knowledge.models import Chunk
 from knowledge.rerank import example_questions
-from knowledge.text import normalise
+from knowledge.text import normalise, same_text
 from knowledge.toml import tomllib
 from knowledge.topics import is_sidecar
 from knowledge.vocabulary import Vocabulary
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDS = 4
-OVERLAP = 95  # rapidfuzz partial ratio from which two passages say the same thing
 
 
 def held_out(chunks: Sequence[Chunk], vocabulary: Vocabulary, seed: int = 1
@@ -56,14 +53,9 @@ def confusions(chunks: Sequence[Chunk], vocabulary: Vocabulary, seed: int = 1) -
     found: Counter[tuple[str, str]] = Counter()
     for kb, chunk, question in held_out(chunks, vocabulary, seed):
         matches = kb.search(question, 1)
-        if matches and not same_passage(chunk, matches[0].chunk):
+        if matches and not same_text(chunk.text, matches[0].chunk.text):
             found[(chunk.id, matches[0].chunk.id)] += 1
     return found
-
-
-def same_passage(a: Chunk, b: Chunk) -> bool:
-    """Whether one text is (all but a comma or an asterisk of) a part of the other."""
-    return fuzz.partial_ratio(normalise(a.text), normalise(b.text)) >= OVERLAP
 
 
 def match_phrases(folder: Path) -> list[str]:

@@ -20,10 +20,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from confused_passages import held_out, same_passage
+from confused_passages import held_out
 from fit_logistic import logistic_regression
 from knowledge.ingest import load_folder
 from knowledge.rerank import DEPTH, WEIGHTS, WEIGHTS_WITHOUT_EXAMPLES
+from knowledge.text import same_text
 from knowledge.vocabulary import Vocabulary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +44,7 @@ def pairs(folder: Path) -> tuple[list[list[float]], list[bool]]:
         coverage = kb.index.coverage(units)
         ranked = kb.index.rank(units, DEPTH)
         vectors = [[found[name] for name in WEIGHTS] for found in kb.reranker.features(question, ranked, coverage)]
-        right = [same_passage(chunk, kb.chunks[i]) for i, _ in ranked]
+        right = [same_text(chunk.text, kb.chunks[i].text) for i, _ in ranked]
         if not any(right):
             continue
         best = vectors[right.index(True)]
