@@ -55,5 +55,8 @@ def retry(job: int) -> None:
     failed = next((found for found in box.failed() if found["id"] == job), None)
     if failed is None or not box.requeue(job, cli_actor()):
         raise click.ClickException(f"message {job} is not a failed delivery: see `staffbot deliveries list`")
-    click.echo(f"Message {job} is queued again: the running bot for {failed['platform']} "
-               f"(`staffbot serve {failed['platform']}`) sends it on its next pass.")
+    platform = failed["platform"]
+    [destination] = box.store.db.execute("select destination from outbox where id = ?", [job]).fetchone()
+    runner = "staffbot chat" if platform == "console" else f"staffbot serve {platform}"
+    click.echo(f"Message {job} is queued again, to {platform}:{destination}: the running bot (`{runner}`) "
+               "sends it on its next pass.")

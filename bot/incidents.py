@@ -290,16 +290,15 @@ class IncidentDB:
             return [(t.platform, OutboundMessage(kind="post", destination=t.id, reply=notice.reply), None) for t in targets]
         return [
             (post["platform"], OutboundMessage(kind=notice.kind, destination=post["destination"], reply=notice.reply), post["id"])
-            for post in outbox.posts(db, incident.reference)
-            if post["status"] in (outbox.PENDING, outbox.SENDING, outbox.SENT)
+            for post in outbox.threads(db, incident.reference, notice.delivered_only)
         ]
 
     def remind(self, incident: Incident, last: datetime | None, reply_notice: Notice, hours: float) -> bool:
         """Record a reminder (audit + last_reminder_at) and queue it in the SLT thread; False, with
-        nothing recorded, while no SLT post has been delivered (see `outbox.delivered`), or when
+        nothing recorded, while no SLT post has been delivered (see `outbox.threads`), or when
         the incident was acknowledged or reminded about since it was read (`last`: its reminder
         time then). Compare-and-set, as `serve slack` and `serve teams` may share the database."""
-        if not outbox.delivered(self.db, incident.reference):
+        if not outbox.threads(self.db, incident.reference, delivered_only=True):
             return False
         now = self.clock()
         with self._writing() as db:

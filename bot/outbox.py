@@ -19,7 +19,8 @@ The result of every sent job (the platform's message id) is kept in `outbox.resu
 A record's channel post shows the record as it is when the post is sent, not as it was
 when queued: `current_post(subject)` (wired in `bot.services`) renders it again for every
 "post" and "update" job of a record it knows, so a post sent after an outage, or again
-after "Try again", never shows a state the record has left.
+after "Try again", never shows a state the record has left (if rendering fails, which is a
+bug, the queued copy is sent and the error logged: a stale post beats none).
 
 Delivery: `Outbox.run_pending()` sends every due job once (tests, CLI); `start()`/`stop()`
 run it on a background thread that wakes on `notify()`, on its poll interval, or when the
@@ -118,6 +119,17 @@ def supersede_jobs_behind_failed_posts(db: Database) -> None:
     )
 
 
+def _moved(db: Database, job_id: int, subject: str, destination: str, named: list[str]) -> str | None:
+    """The channel a record's failed post should go to instead, when the settings (`named`) no
+    longer name the one it was queued for (its id was mistyped, say): the first named channel
+    that no other post job of the record has (a failed one included: it can be tried again
+    itself). None to keep the channel: named still, or no channel is free."""
+    if not named or destination in named:
+        return None
+    taken = {p["destination"] for p in posts(db, subject) if p["id"] != job_id and p["status"] != SUPERSEDED}
+    return next((channel for channel in named if channel not in taken), None)
+
+
 def utc_iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds")
 
@@ -161,11 +173,13 @@ def enqueue(
         ).last_pk
 
 
-def delivered(db: Database, subject: str) -> bool:
-    """Whether a channel post of the record has been sent: until then a reminder has no thread
-    to go in, and SLT have nothing to be reminded of (the post, when it lands, is new to them)."""
-    return db.execute("select 1 from outbox where subject = ? and kind = 'post' and status = ?",
-                      [subject, SENT]).fetchone() is not None
+def threads(db: Database, subject: str, delivered_only: bool = False) -> list[dict]:
+    """The record's posts a thread reply or an update can go under: those sent and, unless
+    `delivered_only`, those still on their way (the reply then waits for its post). A reminder
+    is delivered only: SLT have nothing to be reminded of in a channel the post has not reached,
+    and it would pile up behind a post that is retrying."""
+    wanted = (SENT,) if delivered_only else (PENDING, SENDING, SENT)
+    return [post for post in posts(db, subject) if post["status"] in wanted]
 
 
 def posts(db: Database, subject: str) -> list[dict]:
@@ -396,9 +410,10 @@ class Outbox:
             "select subject, platform, kind, destination from outbox where id = ?", [job_id]).fetchone()
         if job is None:
             return False
-        subject, destination = job[0], job[3]
-        moved = self._moved(*job)
+        subject, platform, kind, destination = job
+        named = self._named(subject, platform, kind)  # read first: it may build services, which write
         with self.store.immediate() as db:
+            moved = _moved(db, job_id, subject, destination, named)
             cursor = db.execute(
                 "update outbox set status = ?, attempts = 0, due = ?, claim = null, destination = ? "
                 "where id = ? and status = ?",
@@ -412,17 +427,11 @@ class Outbox:
         self.notify()
         return True
 
-    def _moved(self, subject: str, platform: str, kind: str, destination: str) -> str | None:
-        """The channel a record's failed post should go to instead, when the settings no longer
-        name the one it was queued for (its id was mistyped, say): the first channel on the same
-        platform that has no post of the record yet. None to keep the channel."""
+    def _named(self, subject: str, platform: str, kind: str) -> list[str]:
+        """The channels on `platform` the settings name now for a record's post; [] for other jobs."""
         if self.channels is None or kind != "post" or not subject:
-            return None
-        named = [d.id for d in self.channels(subject) or () if d.platform == platform]
-        if not named or destination in named:
-            return None
-        live = {p["destination"] for p in posts(self.store.db, subject) if p["status"] in (PENDING, SENDING, SENT)}
-        return next((channel for channel in named if channel not in live), None)
+            return []
+        return [d.id for d in self.channels(subject) or () if d.platform == platform]
 
     def refuse_requeue(self, job_id: int, by: str) -> None:
         """Audit a "Try again" from someone who may not press it, under the record the job is for."""

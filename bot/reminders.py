@@ -4,9 +4,10 @@ Working hours are Monday to Friday, 08:00 to 18:00 school local time (Europe/Lon
 default); bank holidays and school holidays are not known, so a report made on Friday
 evening is first reminded about on Monday. A reminder is a reply in the SLT post's
 thread, sent at most once per interval (the clock restarts at each reminder), and
-audited as "reminded"; none is due while the SLT post has not been delivered (an outage,
-or a post that failed for good), so none piles up behind it. `due_reminders(now)` is pure, for tests with explicit times;
-`Reminders.run()` is what the outbox worker calls on each pass.
+audited as "reminded". It goes only in the threads of posts already delivered, and none
+is due while no post has been (an outage, or a post that failed for good), so none piles up
+behind a post. `due_reminders(now)` is pure, for tests with explicit times; `Reminders.run()`
+is what the outbox worker calls on each pass.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ class Reminders:
         reminded = []
         for incident in due_reminders(waiting, self.clock(), self.hours):
             reply = Reply(kind="info", text=messages.reminder(incident.reference, self.hours))
-            notice = Notice(kind="reply", to="slt", reply=reply)
+            notice = Notice(kind="reply", to="slt", reply=reply, delivered_only=True)
             if self.incidents.remind(incident, last[incident.reference], notice, self.hours):
                 reminded.append(incident.reference)
         return reminded

@@ -249,8 +249,7 @@ class ReviewDB:
         return [
             (post["platform"], OutboundMessage(kind=notice.kind, destination=post["destination"], reply=notice.reply),
              post["id"])  # fmt: skip
-            for post in outbox.posts(db, request.reference)
-            if post["status"] in (outbox.PENDING, outbox.SENDING, outbox.SENT)
+            for post in outbox.threads(db, request.reference, notice.delivered_only)
         ]
 
     # -- reads ----------------------------------------------------------------------------
@@ -300,7 +299,7 @@ class ReviewDB:
         reminded = []
         for request, last in self.due_reminders(now, hours):
             reply = Reply(kind="info", text=messages.review_reminder(request.reference, hours))
-            if not outbox.delivered(self.db, request.reference):
+            if not outbox.threads(self.db, request.reference, delivered_only=True):
                 continue  # nothing in the approvals channel to remind about yet
             with self._writing() as db:
                 cursor = db.execute(
@@ -312,6 +311,6 @@ class ReviewDB:
                     continue
                 audit.record(db, subject=request.reference, action="reminded", actor="reminders", at=iso(now),
                              detail=f"undecided after {hours:g} working hours")  # fmt: skip
-                self._enqueue(db, request, [Notice(kind="reply", to="slt", reply=reply)])
+                self._enqueue(db, request, [Notice(kind="reply", to="slt", reply=reply, delivered_only=True)])
             reminded.append(request.reference)
         return reminded

@@ -14,7 +14,9 @@ from bot.questions import QuestionLogDB
 from bot.store import Store
 
 if TYPE_CHECKING:
+    from handlers.incident_models import Incident
     from handlers.models import Reply
+    from handlers.second_opinion import ReviewRequest
     from knowledge import KnowledgeBase
     from knowledge.review import Cite, Reviewer
 
@@ -90,29 +92,36 @@ class Services:
     def current_post(self, subject: str) -> Reply | None:
         """The SLT post of incident or second-opinion request `subject` as the record is now (None for
         another subject): the outbox sends this for the record's post and its updates rather than what
-        was queued, so a post sent late or again ("Try again") never shows a state the record has left."""
+        was queued, so a post sent late or again ("Try again") never shows a state the record has left
+        (unless this fails: see `Outbox._current`)."""
         from handlers import report, second_opinion
+        from handlers.incident_models import Incident
 
-        now = report.utcnow()
-        incidents = configured(lambda: self.incidents)
-        if incidents is not None and (incident := incidents.get(subject)) is not None:
-            return report.slt_post(incident, now)
-        reviews = configured(lambda: self.reviews)
-        if reviews is not None and (request := reviews.get(subject)) is not None:
-            return second_opinion.slt_post(request, now)
-        return None
+        record = self._record(subject)
+        if isinstance(record, Incident):
+            return report.slt_post(record, report.utcnow())
+        return second_opinion.slt_post(record, report.utcnow()) if record is not None else None
 
     def channels(self, subject: str) -> list[Destination] | None:
         """Where the SLT post of incident or second-opinion request `subject` goes by the settings
         now (None for another subject, or a terminal trial): "Try again" after a channel id was
         corrected posts there rather than to the old id."""
+        from handlers.incident_models import Incident
+
+        record = self._record(subject)
+        if isinstance(record, Incident):
+            return None if record.reporter.platform == "console" else self.routing.destinations(record.category)
+        if record is not None:
+            return None if record.requester.platform == "console" else [self.reviews.channel]
+        return None
+
+    def _record(self, subject: str) -> Incident | ReviewRequest | None:
+        """The incident or second-opinion request with reference `subject`, while they are set up."""
         incidents = configured(lambda: self.incidents)
         if incidents is not None and (incident := incidents.get(subject)) is not None:
-            return None if incident.reporter.platform == "console" else self.routing.destinations(incident.category)
+            return incident
         reviews = configured(lambda: self.reviews)
-        if reviews is not None and (request := reviews.get(subject)) is not None:
-            return None if request.requester.platform == "console" else [reviews.channel]
-        return None
+        return reviews.get(subject) if reviews is not None else None
 
     def suggest_second_opinion(self, channel: str, message_id: str, text: str,
                                drafting: Collection[str]) -> Reply | None:

@@ -233,6 +233,7 @@ class Notice(BaseModel):
     kind: Literal["post", "reply", "update", "direct"]
     to: Audience
     reply: Reply
+    delivered_only: bool = False  # a reminder: only in the threads of posts already delivered
 
 
 class Event(BaseModel):

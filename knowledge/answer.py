@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 
 from knowledge.index import Index, Unit
@@ -29,6 +30,7 @@ ANSWER_THRESHOLD = 0.5  # below this confidence the policy is taken not to cover
 # chosen so that about one answer in six offers alternatives, as before the reranker.
 AMBIGUITY_RATIO = 0.3
 SUGGESTION_DEPTH = 10  # passages looked through for the sections an unanswered question is offered
+SAME_PAIRS_KEPT = 65536  # pairs of passages remembered as saying the same thing or not
 MAX_MATCHES = 3
 # Logistic calibration of `features` (see `confidence`), fitted by tools/fit_calibration.py
 # on the dev, extra, held-out and diagnostic question sets: at most 5% of their in-scope
@@ -36,9 +38,6 @@ MAX_MATCHES = 3
 CALIBRATION = {"coverage": 0.5425, "covered_share": 5.8342, "procedure": -4.0842, "off_topic": -5.2468}
 CALIBRATION_BIAS = -6.7222
 NEXT_STEP_PRIORITY: tuple[NextStep, ...] = ("report", "second_opinion")
-
-
-
 
 
 class KnowledgeBase:
@@ -49,6 +48,8 @@ class KnowledgeBase:
         self.problems = list(problems or [])
         self.index = Index(self.chunks, self.vocabulary)
         self.reranker = Reranker(self.chunks)
+        # Answers compare the same few passages again and again; bounded, as pairs are many.
+        self._same = lru_cache(maxsize=SAME_PAIRS_KEPT)(self._says_the_same)
 
     @classmethod
     def from_folder(cls, path: Path | str, vocabulary: Vocabulary | None = None) -> KnowledgeBase:
@@ -70,6 +71,9 @@ class KnowledgeBase:
         """The passage model's best candidates, the reranker's pick first: (chunk index, score)."""
         return self.reranker.rerank(question, self.index.rank(units, DEPTH), coverage)
 
+    def _says_the_same(self, i: int, j: int) -> bool:
+        return same_text(self.chunks[i].text, self.chunks[j].text)
+
     def _shown(self, ranked: list[tuple[int, float]], k: int) -> list[tuple[int, float]]:
         """The first k of `ranked` (chunk index, reranker score) as (chunk index, odds of being
         right relative to the first), leaving out a passage that repeats one listed before it
@@ -77,7 +81,7 @@ class KnowledgeBase:
         scores fall down the list."""
         kept: list[tuple[int, float]] = []
         for i, score in ranked:
-            if len(kept) < k and not any(same_text(self.chunks[i].text, self.chunks[j].text) for j, _ in kept):
+            if len(kept) < k and not any(self._same(min(i, j), max(i, j)) for j, _ in kept):
                 kept.append((i, math.exp(score - ranked[0][1])))
         return kept[:1] + sorted(kept[1:], key=lambda item: -item[1])
 

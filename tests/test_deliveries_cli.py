@@ -9,10 +9,16 @@ from click.testing import CliRunner
 
 from bot import audit
 from bot.cli import cli, main
+from bot.config import load_settings
 from bot.delivery import DeliveryError, OutboundMessage
 from bot.outbox import Outbox
+from bot.services import Services
 from bot.store import Store
-from handlers.models import Reply
+from handlers.incident_models import ReportForm
+from handlers.models import Actor, Reply
+from handlers.report import submit_report
+
+REPORTER = Actor(platform="teams", user_id="29:ann")
 
 
 class Transport:
@@ -88,3 +94,23 @@ def test_no_database_is_a_configuration_error_and_none_is_created(tmp_path, monk
     assert main(["deliveries", "list"]) == 2
     assert "no database at" in capsys.readouterr().err
     assert not (tmp_path / "typo.db").exists()
+
+
+def test_retry_sends_an_slt_post_to_the_channel_the_settings_name_now(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("STAFFBOT_DB", str(tmp_path / "bot.db"))
+    monkeypatch.setenv("STAFFBOT_SLT_CHANNEL", "teams:19:typo@thread.tacv2")
+    services = Services(load_settings())
+    transport = Transport()
+    services.outbox.register(transport)
+    reference = submit_report(ReportForm(category="other", what_happened="x"), REPORTER, "k", services.incidents).reference
+    services.outbox.run_pending()
+    [failed] = services.outbox.failed()
+    monkeypatch.setenv("STAFFBOT_SLT_CHANNEL", "teams:19:slt@thread.tacv2")  # the admin corrected it
+    result = CliRunner().invoke(cli, ["deliveries", "retry", str(failed["id"])])
+    assert result.exit_code == 0, result.output
+    assert "to teams:19:slt@thread.tacv2" in result.output
+    transport.up = True
+    services.outbox.run_pending()  # the running bot's next pass
+    assert [(m.kind, m.destination) for m in transport.sent] == [("post", "19:slt@thread.tacv2")]
+    assert reference in transport.sent[0].reply.title
+    services.close()

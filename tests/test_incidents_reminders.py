@@ -164,3 +164,20 @@ def test_a_report_reminded_or_acknowledged_since_it_was_read_is_not_reminded_abo
     act(head, reference, actions.INCIDENT_ACKNOWLEDGE, book, services.roster)
     assert book.remind(fresh, last, notice, 4) is False  # acknowledged meanwhile
     assert [r["action"] for r in book.history(reference)].count("reminded") == 1
+
+
+def test_a_reminder_goes_only_under_posts_slt_have_received(services):
+    """Routed to Slack and Teams, with Teams down: the reminder is a reply in the Slack thread
+    only, rather than one more message waiting behind the Teams post."""
+    clock = Clock(at(23, 9))
+    book = IncidentDB(services.store, services.routing, clock=clock)
+    reference = submit_report(ReportForm(category="other", what_happened="x"), REPORTER, "k", book).reference
+    services.outbox.register(SlackDown(error=None))
+    services.outbox.run_pending()
+    teams = OutboundMessage(kind="post", destination="19:slt@thread.tacv2", reply=Reply(kind="incident"))
+    services.outbox.enqueue("teams", teams, subject=reference)  # no Teams transport: it stays pending
+    for hour in (13, 17):
+        clock.now = at(23, hour)
+        assert Reminders(book, 4, clock).run() == [reference]
+    replies = list(services.store.db.query("select platform, after from outbox where kind = 'reply'"))
+    assert replies == [{"platform": "slack", "after": 1}] * 2

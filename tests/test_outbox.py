@@ -203,6 +203,32 @@ def test_a_retried_post_goes_to_a_channel_the_settings_name_now_that_has_none_of
     assert detail == f"job {typo}, now to CB (was CTYPO)"
 
 
+def test_a_retried_post_never_takes_a_channel_another_post_of_the_record_has_even_a_failed_one(store):
+    named = [Destination(platform="slack", id="C1"), Destination(platform="slack", id="C2")]
+    transport = FakeTransport(script=[DeliveryError("not_in_channel", permanent=True),
+                                      DeliveryError("channel_not_found", permanent=True)])
+    outbox = make(store, transport, channels=lambda subject: named)
+    first = outbox.enqueue("slack", OutboundMessage(kind="post", destination="C1", reply=Reply(kind="incident")),
+                           subject="INC-2026-0016")
+    typo = outbox.enqueue("slack", OutboundMessage(kind="post", destination="C2TYPO", reply=Reply(kind="incident")),
+                          subject="INC-2026-0016")
+    outbox.run_pending()  # both fail: C1 has not invited the bot, C2TYPO does not exist
+    assert outbox.requeue(typo, "cli:admin") and outbox.requeue(first, "cli:admin")
+    outbox.run_pending()
+    assert sorted(m.destination for m in transport.sent) == ["C1", "C2"]
+
+
+def test_a_direct_message_that_failed_is_never_moved_into_a_channel(store):
+    transport = FakeTransport(script=[DeliveryError("user_not_found", permanent=True)])
+    outbox = make(store, transport, channels=lambda subject: [Destination(platform="slack", id="CSLT")])
+    dm = outbox.enqueue("slack", OutboundMessage(kind="direct", destination="U1", reply=Reply(kind="info")),
+                        subject="INC-2026-0017")
+    outbox.run_pending()
+    assert outbox.requeue(dm, "cli:admin")
+    outbox.run_pending()
+    assert [m.destination for m in transport.sent] == ["U1"]
+
+
 def test_a_retried_post_keeps_a_channel_the_settings_still_name(store):
     transport = FakeTransport(script=[DeliveryError("not_in_channel", permanent=True)])
     outbox = make(store, transport, channels=lambda subject: [Destination(platform="slack", id="CSLT")])
