@@ -47,8 +47,15 @@ def list_failed() -> None:
         click.echo("\nFix the cause, then: staffbot deliveries retry ID")
 
 
+def message_id(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    """A message number as `deliveries list` shows it, or a usage error saying so."""
+    if not (value.isascii() and value.isdigit() and 0 < int(value) < 2**63):
+        raise click.BadParameter(f"{value!r} is not a message number from `staffbot deliveries list`")
+    return int(value)
+
+
 @deliveries.command()
-@click.argument("job", type=click.IntRange(min=1, max=2**63 - 1), metavar="ID")
+@click.argument("job", callback=message_id, metavar="ID")
 def retry(job: int) -> None:
     """Send message ID again (audited); the running bot sends it on its next pass."""
     box = outbox()

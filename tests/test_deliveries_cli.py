@@ -86,7 +86,7 @@ def test_retrying_a_message_that_has_not_failed_says_so_and_changes_nothing(fail
 @pytest.mark.parametrize("argument", ["0", "abc", "99999999999999999999"])
 def test_an_id_that_cannot_be_one_is_a_usage_error(failed, argument: str) -> None:
     result = CliRunner().invoke(cli, ["deliveries", "retry", argument])
-    assert result.exit_code == 2 and "ID" in result.output
+    assert result.exit_code == 2 and "is not a message number from `staffbot deliveries list`" in result.output
 
 
 def test_no_database_is_a_configuration_error_and_none_is_created(tmp_path, monkeypatch, capsys) -> None:
