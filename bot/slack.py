@@ -17,7 +17,6 @@ the ack can say whether it was received, with the form's own errors if not.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
@@ -488,10 +487,10 @@ class SlackBot:
         @app.view(blocks.INCIDENT_TEXT_CALLBACK)
         def incident_text(ack: Callable, body: dict, view: dict) -> None:
             with self.readable_form(ack, body, view):
-                meta = json.loads(view.get("private_metadata") or "{}")
+                action, reference = blocks.text_target(view)
                 text = blocks.text_value(view, "text")
                 outcome = report.act(  # the view's id: Slack's retry or a double click records it once
-                    actor_of(body), meta.get("reference", ""), meta.get("action", ""),
+                    actor_of(body), reference, action,
                     self.services.incidents, self.services.roster, text, once_key=f"slack:view:{view['id']}",
                 )
                 if outcome.reply.kind == "error":
@@ -570,9 +569,9 @@ class SlackBot:
         @app.view(blocks.COMMENT_CALLBACK)
         def commented(ack: Callable, body: dict, view: dict) -> None:
             with self.readable_form(ack, body, view):
-                meta = json.loads(view.get("private_metadata") or "{}")
+                action, reference = blocks.text_target(view)
                 text = blocks.text_value(view, "text")
-                outcome = self.decide(actor_of(body), meta.get("reference", ""), meta.get("action", ""), text)
+                outcome = self.decide(actor_of(body), reference, action, text)
                 if outcome.reply.kind == "error":
                     ack(response_action="errors", errors={"text": outcome.reply.text})
                 else:

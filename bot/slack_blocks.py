@@ -389,6 +389,18 @@ def report_values(view: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+def text_target(view: dict[str, Any]) -> tuple[str, str]:
+    """(action, reference) of a submitted `text_modal`, from its metadata; StaleForm when that is
+    not what this version writes (an older modal's, or none)."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "")
+    except ValueError:
+        meta = None
+    if not (isinstance(meta, dict) and isinstance(meta.get("action"), str) and isinstance(meta.get("reference"), str)):
+        raise StaleForm(f"unreadable metadata on a {view.get('callback_id')!r} form")
+    return meta["action"], meta["reference"]
+
+
 def text_modal(callback_id: str, title: str, prompt: str, action: str, reference: str) -> dict:
     """One text box (a note, an outcome, a comment) for an SLT button; the metadata says which."""
     blocks = [text_input("text", prompt, multiline=True)]

@@ -125,6 +125,24 @@ def test_a_form_without_the_blocks_it_needs_is_refused_on_one_of_its_own_and_not
     assert not fake.recorded("chat.postMessage", where=lambda c: c.body["channel"] == SLT_USER)
 
 
+@pytest.mark.parametrize("metadata", ["not json", '{"action": 1, "reference": "INC-2026-0001"}', ""])
+@pytest.mark.parametrize("form", ["note", "comment"])
+def test_a_text_form_whose_metadata_this_version_did_not_write_is_refused_and_nothing_is_stored(
+    slack, fake, form, metadata
+):
+    reference = file_report(slack, fake) if form == "note" else "SO-2026-0001"
+    view = (blocks.incident_text_modal(actions.INCIDENT_NOTE, reference) if form == "note"
+            else blocks.comment_modal(actions.SO_REJECT, reference)) | {"private_metadata": metadata}
+    slack.settle()
+    before = slack.services.incidents.db["audit"].count
+    text = {"text": {"value": {"type": "plain_text_input", "value": "Called the parent."}}}
+    response = slack.submit(view, text, user=SLT_USER)
+    assert response.status == 200, response.body
+    assert response.json() == {"response_action": "errors", "errors": {"text": messages.FORM_OUT_OF_DATE}}
+    slack.settle()
+    assert slack.services.incidents.db["audit"].count == before
+
+
 def test_a_form_with_no_input_block_left_is_closed_and_the_person_told_by_dm(slack, fake):
     old = blocks.modal("Report an incident", [blocks.section("What happened?")],
                        callback_id=blocks.REPORT_CALLBACK, submit="Send report")
