@@ -3,7 +3,8 @@
 The passage model (knowledge/likelihood.py) proposes candidates and the reranker
 (knowledge/rerank.py) orders them. Whether the policy
 covers the question at all is a separate call: a logistic function of how well the policy's
-wording covers it (BM25) and how much of it the policy mentions anywhere, with two kinds of
+wording covers it (BM25), how much of it the policy mentions anywhere and how close it comes
+to one of the example questions of a candidate passage, with two kinds of
 question held to a higher bar: how-to questions ("how do I reset...": a policy says what is
 allowed, rarely how to work a system) and questions that never touch the policy's subject
 (pay, parking, a dress code), the two commonest kinds the policy does not cover.
@@ -12,7 +13,7 @@ allowed, rarely how to work a system) and questions that never touch the policy'
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,11 +34,31 @@ SUGGESTION_DEPTH = 10  # passages looked through for the sections an unanswered 
 SAME_PAIRS_KEPT = 65536  # pairs of passages remembered as saying the same thing or not
 MAX_MATCHES = 3
 # Logistic calibration of `features` (see `confidence`), fitted by tools/fit_calibration.py
-# on the dev, extra, held-out and diagnostic question sets: at most 5% of their in-scope
-# questions fall below ANSWER_THRESHOLD (3% with the margin the fit leaves).
-CALIBRATION = {"coverage": 0.5425, "covered_share": 5.8342, "procedure": -4.0842, "off_topic": -5.2468}
-CALIBRATION_BIAS = -6.7222
+# on the dev, extra, held-out and diagnostic question sets: at most 3% of their in-scope
+# questions fall below ANSWER_THRESHOLD before the fit's margin (the target for questions
+# not seen is 5%).
+CALIBRATION = {"coverage": 0.4317, "covered_share": 3.6937, "procedure": -3.712, "off_topic": -4.6301,
+               "closeness": 6.9633}
+CALIBRATION_BIAS = -7.3692
+# For a question some of whose candidates have no example questions (a document without a
+# topics file), closeness says nothing, so it is left out, as the reranker leaves it out.
+CALIBRATION_WITHOUT_EXAMPLES = {"coverage": 0.4201, "covered_share": 4.4301, "procedure": -3.9796, "off_topic": -5.0}
+CALIBRATION_WITHOUT_EXAMPLES_BIAS = -4.7828
 NEXT_STEP_PRIORITY: tuple[NextStep, ...] = ("report", "second_opinion")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One question as the knowledge base reads it, worked out once for ranking and calibration:
+    its units, each chunk's BM25 score for it, the passage model's best DEPTH candidates and
+    the reranker's evidence on each."""
+
+    question: str
+    units: list[Unit]
+    coverage: dict[int, float]
+    candidates: list[tuple[int, float]]
+    evidence: list[dict[str, float]]
+    described: bool  # every candidate has example questions (see Reranker.described)
 
 
 class KnowledgeBase:
@@ -63,13 +84,19 @@ class KnowledgeBase:
 
     def search(self, question: str, k: int = MAX_MATCHES) -> list[Match]:
         """The k (at most DEPTH) best passages, each scored by its odds relative to the best (1.0)."""
-        units = self.index.analyse(question)
-        ranked = self.rank(question, units, self.index.coverage(units))
+        ranked = self.rank(self.read(question))
         return [Match(chunk=self.chunks[i], score=score) for i, score in self._shown(ranked, k)]
 
-    def rank(self, question: str, units: list[Unit], coverage: Mapping[int, float]) -> list[tuple[int, float]]:
+    def read(self, question: str) -> Reading:
+        units = self.index.analyse(question)
+        coverage = self.index.coverage(units)
+        candidates = self.index.rank(units, DEPTH)
+        return Reading(question, units, coverage, candidates, self.reranker.features(question, candidates, coverage),
+                       self.reranker.described(candidates))
+
+    def rank(self, reading: Reading) -> list[tuple[int, float]]:
         """The passage model's best candidates, the reranker's pick first: (chunk index, score)."""
-        return self.reranker.rerank(question, self.index.rank(units, DEPTH), coverage)
+        return self.reranker.order(reading.candidates, reading.evidence)
 
     def _says_the_same(self, i: int, j: int) -> bool:
         return same_text(self.chunks[i].text, self.chunks[j].text)
@@ -86,13 +113,12 @@ class KnowledgeBase:
         return kept[:1] + sorted(kept[1:], key=lambda item: -item[1])
 
     def answer(self, question: str) -> Answer:
-        units = self.index.analyse(question)
-        coverage = self.index.coverage(units)
-        ranked = self.rank(question, units, coverage)
+        reading = self.read(question)
+        ranked = self.rank(reading)
         next_step = self.next_step(question)
         if not ranked:
             return Answer(question=question, answered=False, confidence=0.0, next_step=next_step)
-        confidence = self.confidence(self.features(question, units, coverage))
+        confidence = self.confidence(self.features(reading), reading.described)
         shown = self._shown(ranked, MAX_MATCHES)
         matches = [Match(chunk=self.chunks[i], score=round(confidence * s, 4)) for i, s in shown]
         answered = confidence >= ANSWER_THRESHOLD
@@ -100,7 +126,7 @@ class KnowledgeBase:
             self.chunks[shown[1][0]].section != self.chunks[shown[0][0]].section)
         closest: list[str] = []
         if not answered:
-            for i in [i for i, _ in self._shown(ranked, DEPTH)] + [i for i, _ in self.index.rank(units, SUGGESTION_DEPTH)]:
+            for i in [i for i, _ in self._shown(ranked, DEPTH)] + [i for i, _ in self.index.rank(reading.units, SUGGESTION_DEPTH)]:
                 path = self.chunks[i].section_path
                 if path not in closest:
                     closest.append(path)
@@ -118,23 +144,28 @@ class KnowledgeBase:
         return vocab.names_the_topic(words(question)) or any(
             term in vocab.topic_stems or term[1:] in vocab.topic_concepts for unit in units for term in unit.alternatives)
 
-    def features(self, question: str, units: list[Unit], coverage: Mapping[int, float]) -> dict[str, float]:
+    def features(self, reading: Reading) -> dict[str, float]:
         """What the calibration weighs: how well the policy's wording covers the question (the
-        best of `coverage`, the chunks' BM25 scores), the share of the question's words and
-        concepts the policy uses at all, whether it opens like a how-to, and whether it is off
-        the policy's subject."""
+        best of the chunks' BM25 scores), the share of the question's words and concepts the
+        policy uses at all, whether it opens like a how-to, whether it is off the policy's
+        subject, and how close it comes to an example question of a candidate passage (a
+        question the policy answers usually resembles one way staff ask about a passage)."""
         return {
-            "coverage": max(coverage.values(), default=0.0),
-            "covered_share": self.index.covered_share(units),
-            "procedure": float(self.vocabulary.asks_for_procedure(words(question))),
-            "off_topic": float(not self.on_topic(question, units)),
+            "coverage": max(reading.coverage.values(), default=0.0),
+            "covered_share": self.index.covered_share(reading.units),
+            "procedure": float(self.vocabulary.asks_for_procedure(words(reading.question))),
+            "off_topic": float(not self.on_topic(reading.question, reading.units)),
+            "closeness": max((found["closeness"] for found in reading.evidence), default=0.0),
         }
 
     @staticmethod
-    def confidence(features: dict[str, float]) -> float:
-        """Logistic calibration of the features (see CALIBRATION); at ANSWER_THRESHOLD
-        in-scope and out-of-scope questions part."""
-        z = CALIBRATION_BIAS + math.fsum(weight * features[name] for name, weight in CALIBRATION.items())
+    def confidence(features: dict[str, float], described: bool = True) -> float:
+        """Logistic calibration of the features (see CALIBRATION, and CALIBRATION_WITHOUT_EXAMPLES
+        when not every candidate is `described`); at ANSWER_THRESHOLD in-scope and out-of-scope
+        questions part."""
+        weights, bias = ((CALIBRATION, CALIBRATION_BIAS) if described
+                         else (CALIBRATION_WITHOUT_EXAMPLES, CALIBRATION_WITHOUT_EXAMPLES_BIAS))
+        z = bias + math.fsum(weight * features[name] for name, weight in weights.items())
         return round(sigmoid(z), 4)
 
     def next_step(self, question: str) -> NextStep | None:

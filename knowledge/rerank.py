@@ -32,10 +32,10 @@ from knowledge.text import words
 
 DEPTH = 5  # candidates the passage model hands over
 QUESTION_MIN_WORDS = 5  # shorter topic entries are phrases ("friend request"), not questions
-WEIGHTS = {"likelihood": 0.4825, "coverage": 2.9235, "closeness": 9.6349}
+WEIGHTS = {"likelihood": 0.4945, "coverage": 2.4812, "closeness": 14.1256}
 # For candidates of which some have no example questions (a document without a topics file):
 # those could not be compared with the others on closeness.
-WEIGHTS_WITHOUT_EXAMPLES = {"likelihood": 0.6014, "coverage": 3.1859}
+WEIGHTS_WITHOUT_EXAMPLES = {"likelihood": 0.6548, "coverage": 2.5585}
 
 
 def example_questions(chunk: Chunk) -> list[str]:
@@ -79,6 +79,10 @@ class Reranker:
             found = self._examples[i] = Examples(example_questions(self.chunks[i]))
         return found
 
+    def described(self, ranked: list[tuple[int, float]]) -> bool:
+        """Whether every candidate has example questions, so that closeness compares them all."""
+        return all(self._examples_of(i).sizes for i, _ in ranked)
+
     def features(self, question: str, ranked: list[tuple[int, float]],
                  coverage: Mapping[int, float]) -> list[dict[str, float]]:
         """The features of each candidate of `ranked` ((chunk index, log-likelihood), best
@@ -93,12 +97,16 @@ class Reranker:
 
     def rerank(self, question: str, ranked: list[tuple[int, float]],
                coverage: Mapping[int, float]) -> list[tuple[int, float]]:
-        """`ranked` as (chunk index, score) pairs: the best-scored first, then the others in the
-        passage model's order. The weights were fitted to tell the right candidate from each
-        wrong one, never one wrong candidate from another, so they say nothing about the
-        runners-up's order: the passage model's is the better guess."""
-        weights = self.weights if all(self._examples_of(i).sizes for i, _ in ranked) else self.without_examples
+        """`order` with the features of `ranked` worked out here."""
+        return self.order(ranked, self.features(question, ranked, coverage))
+
+    def order(self, ranked: list[tuple[int, float]], evidence: list[dict[str, float]]) -> list[tuple[int, float]]:
+        """`ranked` as (chunk index, score) pairs, given each one's `features`: the best-scored
+        first, then the others in the passage model's order. The weights were fitted to tell the
+        right candidate from each wrong one, never one wrong candidate from another, so they say
+        nothing about the runners-up's order: the passage model's is the better guess."""
+        weights = self.weights if self.described(ranked) else self.without_examples
         scored = [(i, sum(weight * found[name] for name, weight in weights.items()))
-                  for (i, _), found in zip(ranked, self.features(question, ranked, coverage))]
+                  for (i, _), found in zip(ranked, evidence)]
         best = max(scored, key=lambda item: item[1], default=None)
         return [best, *(item for item in scored if item is not best)] if best else []

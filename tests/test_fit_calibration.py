@@ -27,24 +27,25 @@ def test_newton_fit_finds_the_logistic_optimum() -> None:
     assert weight > 0
 
 
-def test_the_bias_rejects_at_most_the_allowed_share_of_in_scope_questions(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fit_calibration, "CALIBRATION", {"score": 1.0})
-    in_scope = [[float(x)] for x in range(40)]
-    out_of_scope = [[float(x)] for x in range(-10, 5)]
-    weights, bias = fit_calibration.fit(in_scope + out_of_scope, [True] * 40 + [False] * 15)
-    below = sum(bias + weights["score"] * x[0] < 0 for x in in_scope)
+def test_the_bias_rejects_at_most_the_allowed_share_of_in_scope_questions() -> None:
+    in_scope = [{"score": float(x)} for x in range(40)]
+    out_of_scope = [{"score": float(x)} for x in range(-10, 5)]
+    weights, bias = fit_calibration.fit(in_scope + out_of_scope, [True] * 40 + [False] * 15, ["score"])
+    below = sum(bias + weights["score"] * x["score"] < 0 for x in in_scope)
     assert below == int(fit_calibration.MAX_WRONGLY_REJECTED * 40)
 
 
-def test_the_bias_then_stops_halfway_to_answering_an_out_of_scope_question(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fit_calibration, "CALIBRATION", {"score": 1.0})
-    in_scope = [[float(x)] for x in range(20, 60)]
-    out_of_scope = [[float(x)] for x in (0, 5, 10, 40)]  # the last one scores like an in-scope question
-    weights, bias = fit_calibration.fit(in_scope + out_of_scope, [True] * 40 + [False] * 4)
-    lowest = -weights["score"] * 22  # two in-scope questions may be rejected: 20 and 21
+def test_the_bias_then_stops_halfway_to_answering_an_out_of_scope_question() -> None:
+    in_scope = [{"score": float(x), "unused": 0.0} for x in range(20, 60)]
+    # the last one scores like an in-scope question
+    out_of_scope = [{"score": float(x), "unused": 0.0} for x in (0, 5, 10, 40)]
+    weights, bias = fit_calibration.fit(in_scope + out_of_scope, [True] * 40 + [False] * 4, ["score"])
+    assert list(weights) == ["score"]
+    allowed = int(fit_calibration.MAX_WRONGLY_REJECTED * 40)  # in-scope questions 20, 21... may be rejected
+    lowest = -weights["score"] * (20 + allowed)
     highest = -weights["score"] * 10  # past this, the out-of-scope question scoring 10 is answered
     assert bias == pytest.approx((lowest + highest) / 2, abs=1e-4)
-    assert all(bias + weights["score"] * x[0] < 0 for x in out_of_scope[:3])
+    assert all(bias + weights["score"] * x["score"] < 0 for x in out_of_scope[:3])
 
 
 def test_the_shipped_constants_are_a_fresh_fit() -> None:

@@ -160,3 +160,21 @@ def test_words_the_policy_never_uses_lower_confidence(kb: KnowledgeBase) -> None
     assert share["can I post photos of kids"] == 1.0
     assert 0 < share["can I post photos of the new boiler"] < 1.0
     assert kb.answer("can I post photos of kids").confidence > kb.answer("can I post photos of the new boiler").confidence
+
+
+def test_closeness_to_an_example_question_raises_confidence(kb: KnowledgeBase) -> None:
+    asked = "Can I accept a friend request from a Year 9 on Facebook?"
+    reading = kb.read(asked)
+    assert reading.described
+    features = kb.features(reading)
+    assert features["closeness"] == max(found["closeness"] for found in reading.evidence) > 0
+    assert kb.confidence(features) > kb.confidence(features | {"closeness": 0.0})
+
+
+def test_a_policy_without_topics_is_calibrated_without_closeness(kb: KnowledgeBase) -> None:
+    bare = KnowledgeBase([c.model_copy(update={"topics": ()}) for c in kb.chunks], kb.vocabulary)
+    reading = bare.read("Who must approve account creation?")
+    assert not reading.described and {found["closeness"] for found in reading.evidence} == {0.0}
+    answer = bare.answer("Who must approve account creation?")
+    assert answer.answered and answer.matches[0].chunk.text == "approve account creation"
+    assert answer.confidence == bare.confidence(bare.features(reading), described=False)
