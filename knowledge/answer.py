@@ -88,6 +88,7 @@ class KnowledgeBase:
         return [Match(chunk=self.chunks[i], score=score) for i, score in self._shown(ranked, k)]
 
     def read(self, question: str) -> Reading:
+        """What ranking and calibration need to know about `question`, each worked out once."""
         units = self.index.analyse(question)
         coverage = self.index.coverage(units)
         candidates = self.index.rank(units, DEPTH)

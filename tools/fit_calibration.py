@@ -10,8 +10,8 @@ ANSWER_THRESHOLD, so that as many out-of-scope questions as possible are rejecte
 raised halfway towards the highest bias that still rejects those same out-of-scope questions:
 in-scope questions between the two are not turned away for nothing, and a margin is left on
 both sides for questions not seen here. The same questions without the closeness feature give
-CALIBRATION_WITHOUT_EXAMPLES. The fresh question sets (tests/knowledge_fresh*_qa.json),
-written apart from the code,, written apart from the code, are never fitted on: `staffbot eval` on them is the honest check.
+CALIBRATION_WITHOUT_EXAMPLES. The fresh question sets (tests/knowledge_fresh*_qa.json), written
+apart from the code, are never fitted on: `staffbot eval` on them is the honest check.
 """
 
 from __future__ import annotations
