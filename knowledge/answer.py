@@ -30,7 +30,9 @@ ANSWER_THRESHOLD = 0.5  # below this confidence the policy is taken not to cover
 # best's (a one-in-four chance that it, not the best, is right) makes the answer ambiguous:
 # chosen so that about one answer in six offers alternatives, as before the reranker.
 AMBIGUITY_RATIO = 0.3
-SUGGESTION_DEPTH = 10  # passages looked through for the sections an unanswered question is offered
+# The calibration's closeness looks at the passage model's first few candidates only: among all
+# DEPTH of them nearly any question, in scope or not, finds some example question like it.
+CLOSENESS_DEPTH = 5
 SAME_PAIRS_KEPT = 65536  # pairs of passages remembered as saying the same thing or not
 MAX_MATCHES = 3
 # Logistic calibration of `features` (see `confidence`), fitted by tools/fit_calibration.py
@@ -103,15 +105,16 @@ class KnowledgeBase:
         return same_text(self.chunks[i].text, self.chunks[j].text)
 
     def _shown(self, ranked: list[tuple[int, float]], k: int) -> list[tuple[int, float]]:
-        """The first k of `ranked` (chunk index, reranker score) as (chunk index, odds of being
-        right relative to the first), leaving out a passage that repeats one listed before it
-        (the policy says some things in two sections), the runners-up by their odds so that
-        scores fall down the list."""
+        """The first k of `ranked` (chunk index, reranker score, best first) as (chunk index, odds
+        of being right relative to the first), leaving out a passage that repeats one listed
+        before it (the policy says some things in two sections)."""
         kept: list[tuple[int, float]] = []
         for i, score in ranked:
-            if len(kept) < k and not any(self._same(min(i, j), max(i, j)) for j, _ in kept):
+            if len(kept) == k:
+                break
+            if not any(self._same(min(i, j), max(i, j)) for j, _ in kept):
                 kept.append((i, math.exp(score - ranked[0][1])))
-        return kept[:1] + sorted(kept[1:], key=lambda item: -item[1])
+        return kept
 
     def answer(self, question: str) -> Answer:
         reading = self.read(question)
@@ -127,13 +130,22 @@ class KnowledgeBase:
             self.chunks[shown[1][0]].section != self.chunks[shown[0][0]].section)
         closest: list[str] = []
         if not answered:
-            for i in [i for i, _ in self._shown(ranked, DEPTH)] + [i for i, _ in self.index.rank(reading.units, SUGGESTION_DEPTH)]:
-                path = self.chunks[i].section_path
-                if path not in closest:
-                    closest.append(path)
-            closest = closest[:MAX_MATCHES]
+            closest = self._sections(ranked)
+            if len(closest) < MAX_MATCHES:  # the candidates share a section or two: look further down
+                closest = self._sections(ranked + self.index.rank(reading.units, len(self.chunks)))
         return Answer(question=question, answered=answered, confidence=confidence, matches=matches,
                       ambiguous=ambiguous, closest_sections=closest, next_step=next_step)
+
+    def _sections(self, ranked: list[tuple[int, float]]) -> list[str]:
+        """The first MAX_MATCHES different section paths of the passages of `ranked`."""
+        found: list[str] = []
+        for i, _ in ranked:
+            path = self.chunks[i].section_path
+            if path not in found:
+                found.append(path)
+                if len(found) == MAX_MATCHES:
+                    break
+        return found
 
     def on_topic(self, question: str, units: list[Unit]) -> bool:
         """Whether the question mentions what the policy is about (the vocabulary's `topic`
@@ -149,14 +161,15 @@ class KnowledgeBase:
         """What the calibration weighs: how well the policy's wording covers the question (the
         best of the chunks' BM25 scores), the share of the question's words and concepts the
         policy uses at all, whether it opens like a how-to, whether it is off the policy's
-        subject, and how close it comes to an example question of a candidate passage (a
-        question the policy answers usually resembles one way staff ask about a passage)."""
+        subject, and how close it comes to an example question of one of the passage model's
+        first candidates (a question the policy answers usually resembles one way staff ask
+        about a passage)."""
         return {
             "coverage": max(reading.coverage.values(), default=0.0),
             "covered_share": self.index.covered_share(reading.units),
             "procedure": float(self.vocabulary.asks_for_procedure(words(reading.question))),
             "off_topic": float(not self.on_topic(reading.question, reading.units)),
-            "closeness": max((found["closeness"] for found in reading.evidence), default=0.0),
+            "closeness": max((found["closeness"] for found in reading.evidence[:CLOSENESS_DEPTH]), default=0.0),
         }
 
     @staticmethod

@@ -7,7 +7,7 @@ saturates repeated words and normalises for length), and whether one example que
 passage is close to the question as a whole (a staff question usually resembles one way of
 asking, not the average of thirty; its small words count too: "what do I do if" asks for a
 procedure, "can I" for a permission). The reranker scores each of the top `DEPTH` candidates
-by a weighted sum of three features and puts the best-scored first:
+by a weighted sum of three features and orders them by it:
 
 - likelihood: the candidate's log-likelihood minus the best one's (0 for the best);
 - coverage: its BM25 score over the question's units, relative to the best candidate's;
@@ -30,12 +30,14 @@ from collections.abc import Mapping
 from knowledge.models import Chunk
 from knowledge.text import words
 
-DEPTH = 5  # candidates the passage model hands over
+# Candidates the passage model hands over: deep enough that the right passage is nearly always
+# among them (it is sometimes 6th to 20th there, and the reranker can lift it into the top three).
+DEPTH = 20
 QUESTION_MIN_WORDS = 5  # shorter topic entries are phrases ("friend request"), not questions
-WEIGHTS = {"likelihood": 0.4945, "coverage": 2.4812, "closeness": 14.1256}
+WEIGHTS = {"likelihood": 0.4957, "coverage": 2.7582, "closeness": 17.4556}
 # For candidates of which some have no example questions (a document without a topics file):
 # those could not be compared with the others on closeness.
-WEIGHTS_WITHOUT_EXAMPLES = {"likelihood": 0.6548, "coverage": 2.5585}
+WEIGHTS_WITHOUT_EXAMPLES = {"likelihood": 0.6827, "coverage": 2.7404}
 
 
 def example_questions(chunk: Chunk) -> list[str]:
@@ -101,12 +103,9 @@ class Reranker:
         return self.order(ranked, self.features(question, ranked, coverage))
 
     def order(self, ranked: list[tuple[int, float]], evidence: list[dict[str, float]]) -> list[tuple[int, float]]:
-        """`ranked` as (chunk index, score) pairs, given each one's `features`: the best-scored
-        first, then the others in the passage model's order. The weights were fitted to tell the
-        right candidate from each wrong one, never one wrong candidate from another, so they say
-        nothing about the runners-up's order: the passage model's is the better guess."""
+        """`ranked` as (chunk index, score) pairs, given each one's `features`, best-scored first
+        (ties in the passage model's order)."""
         weights = self.weights if self.described(ranked) else self.without_examples
         scored = [(i, sum(weight * found[name] for name, weight in weights.items()))
                   for (i, _), found in zip(ranked, evidence)]
-        best = max(scored, key=lambda item: item[1], default=None)
-        return [best, *(item for item in scored if item is not best)] if best else []
+        return sorted(scored, key=lambda item: -item[1])

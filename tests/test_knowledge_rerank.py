@@ -40,12 +40,15 @@ def test_features_compare_each_candidate_with_the_best_and_with_its_closest_exam
     assert reranker._examples_of(0).sizes == [8, 7]  # "photos" alone is a phrase, not a question
 
 
-def test_the_best_scored_candidate_comes_first_and_the_rest_keep_the_passage_models_order() -> None:
+def test_candidates_are_ordered_by_score_ties_in_the_passage_models_order() -> None:
     closeness_only = {"likelihood": 0.0, "coverage": 0.0, "closeness": 1.0}
+    reranker = Reranker(CHUNKS, closeness_only)
     ranked = [(3, -1.0), (1, -2.0), (0, -3.0)]
-    order = Reranker(CHUNKS, closeness_only).rerank("can I post the sports day race photos", ranked, {})
-    assert [i for i, _ in order] == [0, 3, 1]
-    assert order[0][1] == pytest.approx(1.0)
+    # 4 of its 8 words are in an 8-word question of passage 0 (2 * 4 / 16), 3 in a 7-word one of passage 1
+    order = reranker.rerank("can I post photos and reply to comments", ranked, {})
+    assert [i for i, _ in order] == [0, 1, 3]
+    assert [s for _, s in order] == pytest.approx([8 / 16, 6 / 15, 0.0])
+    assert [i for i, _ in reranker.rerank("can I post the sports day race photos", ranked, {})] == [0, 3, 1]
     assert Reranker(CHUNKS).rerank("anything", [], {}) == []
 
 
