@@ -11,19 +11,25 @@ by a weighted sum of three features and orders them by it:
 
 - likelihood: the candidate's log-likelihood minus the best one's (0 for the best);
 - coverage: its BM25 score over the question's units, relative to the best candidate's;
-- closeness: the Dice coefficient of the question's words and those of the candidate's
-  closest example question (0..1).
+- support: the mean Dice coefficient of the question's words and those of the candidate's
+  `SUPPORT` closest example questions (0..1; a missing one counts 0). Several ways of asking
+  that resemble the question are firmer evidence than one: a single close example question
+  often shares only the question's framing ("can I ... on my own account").
+
+Each candidate's closeness (the Dice coefficient with its closest example question alone) is
+worked out too: the calibration weighs it (knowledge/answer.py).
 
 The weights are a pairwise logistic regression (the odds that one candidate is the right
 one rather than another are e^(score difference)) fitted by tools/fit_reranker.py on the
 topics files' own example questions, each asked of an index built without it. No
 evaluation set is fitted on. When a candidate has no example questions (its document has no
-topics file, or its entry lists only short phrases), closeness cannot be compared across
+topics file, or its entry lists only short phrases), support cannot be compared across
 candidates, and only the first two features count, with weights fitted for them alone.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 
@@ -34,9 +40,10 @@ from knowledge.text import words
 # among them (it is sometimes 6th to 20th there, and the reranker can lift it into the top three).
 DEPTH = 20
 QUESTION_MIN_WORDS = 5  # shorter topic entries are phrases ("friend request"), not questions
-WEIGHTS = {"likelihood": 0.4957, "coverage": 2.7582, "closeness": 17.4556}
+SUPPORT = 3  # example questions averaged for the support feature
+WEIGHTS = {"likelihood": 0.4244, "coverage": 2.8748, "support": 25.3263}
 # For candidates of which some have no example questions (a document without a topics file):
-# those could not be compared with the others on closeness.
+# those could not be compared with the others on support.
 WEIGHTS_WITHOUT_EXAMPLES = {"likelihood": 0.6827, "coverage": 2.7404}
 
 
@@ -46,7 +53,7 @@ def example_questions(chunk: Chunk) -> list[str]:
 
 
 class Examples:
-    """One passage's example questions as sets of words, for the closeness feature."""
+    """One passage's example questions as sets of words, for the closeness and support features."""
 
     def __init__(self, questions: list[str]) -> None:
         sets = [frozenset(words(q)) for q in questions]
@@ -56,13 +63,15 @@ class Examples:
             for word in found:
                 self.postings[word].append(n)
 
-    def closeness(self, asked: frozenset[str]) -> float:
-        """The Dice coefficient of `asked` and the closest question's words, 0..1 (counted through
-        the postings, so only questions sharing a word with it are visited)."""
+    def closest(self, asked: frozenset[str], n: int) -> list[float]:
+        """The Dice coefficients of `asked` and the `n` closest questions' words, highest first,
+        padded with 0 to `n` (counted through the postings, so only questions sharing a word with
+        it are visited)."""
         shared: Counter[int] = Counter()
         for word in asked:
             shared.update(self.postings.get(word, ()))
-        return max((2 * n / (len(asked) + self.sizes[q]) for q, n in shared.items()), default=0.0)
+        found = heapq.nlargest(n, (2 * k / (len(asked) + self.sizes[q]) for q, k in shared.items()))
+        return found + [0.0] * (n - len(found))
 
 
 class Reranker:
@@ -82,7 +91,7 @@ class Reranker:
         return found
 
     def described(self, ranked: list[tuple[int, float]]) -> bool:
-        """Whether every candidate has example questions, so that closeness compares them all."""
+        """Whether every candidate has example questions, so that support compares them all."""
         return all(self._examples_of(i).sizes for i, _ in ranked)
 
     def features(self, question: str, ranked: list[tuple[int, float]],
@@ -94,8 +103,12 @@ class Reranker:
         best = ranked[0][1]
         top = max(coverage.get(i, 0.0) for i, _ in ranked) or 1.0
         asked = frozenset(words(question))
-        return [{"likelihood": likelihood - best, "coverage": coverage.get(i, 0.0) / top,
-                 "closeness": self._examples_of(i).closeness(asked)} for i, likelihood in ranked]
+        found = []
+        for i, likelihood in ranked:
+            closest = self._examples_of(i).closest(asked, SUPPORT)
+            found.append({"likelihood": likelihood - best, "coverage": coverage.get(i, 0.0) / top,
+                          "closeness": closest[0], "support": sum(closest) / SUPPORT})
+        return found
 
     def rerank(self, question: str, ranked: list[tuple[int, float]],
                coverage: Mapping[int, float]) -> list[tuple[int, float]]:

@@ -42,7 +42,7 @@ def test_rows_are_the_right_candidate_minus_a_wrong_one_both_ways_round(tmp_path
     for (ahead, label), (behind, flipped) in zip(zip(rows[::2], labels[::2]), zip(rows[1::2], labels[1::2])):
         assert (label, flipped) == (True, False) and behind == [-d for d in ahead]
     weights = fit_reranker.fit(rows, labels, list(WEIGHTS))
-    assert weights["closeness"] > 0  # the passage whose example question is closest tends to be the right one
+    assert weights["support"] > 0  # the passage whose example questions are closest tends to be the right one
     assert list(fit_reranker.fit(rows, labels, ["coverage"])) == ["coverage"]
 
 

@@ -27,27 +27,30 @@ CHUNKS = [
 ]
 
 
-def test_features_compare_each_candidate_with_the_best_and_with_its_closest_example_question() -> None:
+def test_features_compare_each_candidate_with_the_best_and_with_its_closest_example_questions() -> None:
     ranked = [(1, -3.0), (0, -4.5), (2, -6.0)]
     reranker = Reranker(CHUNKS)
     found = reranker.features("Can I post photos of the sports day race?", ranked, {0: 2.0, 1: 4.0})
     assert [f["likelihood"] for f in found] == [0.0, -1.5, -3.0]
     assert [f["coverage"] for f in found] == [1.0, 0.5, 0.0]  # relative to the best candidate's BM25
-    # 8 of the question's 9 words are all 8 of the closest example question's: 2 * 8 / (9 + 8)
+    # 8 of the question's 9 words are all 8 of the closest example question's: 2 * 8 / (9 + 8);
+    # "do photos of pupils need consent first" shares "photos" and "of": 2 * 2 / (9 + 7)
     assert found[1]["closeness"] == pytest.approx(16 / 17)
-    assert found[0]["closeness"] == 0.0  # "how fast should we reply to comments" shares no word with it
-    assert found[2]["closeness"] == 0.0  # no example questions: nothing to be close to
+    assert found[1]["support"] == pytest.approx((16 / 17 + 4 / 16 + 0.0) / 3)  # a third question is missing
+    assert found[0]["closeness"] == found[0]["support"] == 0.0  # "how fast should we reply to comments" shares no word
+    assert found[2]["closeness"] == found[2]["support"] == 0.0  # no example questions: nothing to be close to
     assert reranker._examples_of(0).sizes == [8, 7]  # "photos" alone is a phrase, not a question
 
 
 def test_candidates_are_ordered_by_score_ties_in_the_passage_models_order() -> None:
-    closeness_only = {"likelihood": 0.0, "coverage": 0.0, "closeness": 1.0}
-    reranker = Reranker(CHUNKS, closeness_only)
+    support_only = {"likelihood": 0.0, "coverage": 0.0, "support": 3.0}
+    reranker = Reranker(CHUNKS, support_only)
     ranked = [(3, -1.0), (1, -2.0), (0, -3.0)]
-    # 4 of its 8 words are in an 8-word question of passage 0 (2 * 4 / 16), 3 in a 7-word one of passage 1
+    # 4 of its 8 words are in an 8-word question of passage 0 (2 * 4 / 16), and 1 ("photos") in a
+    # 7-word one; 3 are in passage 1's only 7-word question (2 * 3 / 15)
     order = reranker.rerank("can I post photos and reply to comments", ranked, {})
     assert [i for i, _ in order] == [0, 1, 3]
-    assert [s for _, s in order] == pytest.approx([8 / 16, 6 / 15, 0.0])
+    assert [s for _, s in order] == pytest.approx([8 / 16 + 2 / 15, 6 / 15, 0.0])
     assert [i for i, _ in reranker.rerank("can I post the sports day race photos", ranked, {})] == [0, 3, 1]
     assert Reranker(CHUNKS).rerank("anything", [], {}) == []
 
