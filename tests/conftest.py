@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
+from db_lock import BUSY_SECONDS
 
+import bot.services
 from bot.config import Settings, load_settings
 from bot.services import Services
+from bot.store import Store
 from knowledge import KnowledgeBase
 from knowledge_fixtures import POLICIES
 
@@ -23,6 +27,14 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if name.startswith(ENV_PREFIXES):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def short_busy_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Services built after this give up on a locked database after BUSY_SECONDS instead of 5 s. It
+    must come before the fixtures that build them (`services`, `teams`, `slack`): use
+    `@pytest.mark.usefixtures("short_busy_wait")`, which pytest sets up before a test's arguments."""
+    monkeypatch.setattr(bot.services, "Store", partial(Store, timeout=BUSY_SECONDS))
 
 
 @pytest.fixture

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import io
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+from db_lock import write_locked
 
 from bot.console import HELP, Console
 from bot.store import Store
@@ -121,16 +123,11 @@ def test_bad_input_gets_a_polite_reply_and_the_chat_goes_on(services):
     assert services.store.db["questions"].count == 1
 
 
+@pytest.mark.usefixtures("short_busy_wait")
 def test_a_locked_database_is_an_explicit_failure_and_the_chat_goes_on(services):
-    services.store.timeout = 0.05  # before the first connection: a short busy wait
     services.incidents  # tables exist before the lock
-    blocker = sqlite3.connect(services.store.path, isolation_level=None)
-    blocker.execute("BEGIN EXCLUSIVE")
-    try:
+    with write_locked(services.store.path):
         output = run(services, f"/report\n1\nA rude comment under the fair post\n\n\n\n\nno\n{OFF_TOPIC}\n/report status\n")
-    finally:
-        blocker.execute("ROLLBACK")
-        blocker.close()
     assert messages.REPORT_NOT_RECEIVED in " ".join(output.split())  # wrapped for the terminal
     assert "has been received" not in output and "Your report INC-" not in output
     assert messages.INTERNAL_ERROR in output  # the question could not be logged either

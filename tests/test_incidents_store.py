@@ -4,6 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import pytest
+from db_lock import BUSY_SECONDS, write_locked
 
 from bot import audit
 from bot.incidents import IncidentDB
@@ -93,15 +94,10 @@ def test_200_concurrent_submissions_get_200_unique_references(tmp_path):
 
 def test_a_locked_database_is_an_explicit_failure_and_stores_nothing(tmp_path):
     path = tmp_path / "l.db"
-    book = make_book(path, timeout=0.05)
+    book = make_book(path, timeout=BUSY_SECONDS)
     book.store.db  # create the tables
-    blocker = sqlite3.connect(path, isolation_level=None)
-    blocker.execute("BEGIN EXCLUSIVE")
-    try:
+    with write_locked(path):
         submission = submit_report(FORM, REPORTER, "slack:view:V1", book)
-    finally:
-        blocker.execute("ROLLBACK")
-        blocker.close()
     assert not submission.stored
     assert submission.reference is None
     assert submission.reply.text == messages.REPORT_NOT_RECEIVED

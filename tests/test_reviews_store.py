@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timezone
 
 import pytest
+from db_lock import BUSY_SECONDS, write_locked
 
 from bot.config import ConfigError, load_settings
 from bot.reviews import ReviewDB, approvals_channel
@@ -31,7 +31,7 @@ def announce(request: ReviewRequest) -> list[Notice]:
 
 @pytest.fixture
 def store(tmp_path):
-    built = Store(tmp_path / "reviews.db", timeout=0.2)
+    built = Store(tmp_path / "reviews.db", timeout=BUSY_SECONDS)
     yield built
     built.close()
 
@@ -99,16 +99,11 @@ def test_suggestions_are_remembered_per_channel_and_message(book):
 
 def test_a_locked_database_raises_not_stored_and_keeps_what_was_there(book, store):
     book.create(DRAFT, [], ANN, "k1", announce)
-    other = sqlite3.connect(store.path, isolation_level=None)
-    other.execute("BEGIN EXCLUSIVE")
-    try:
+    with write_locked(store.path):
         with pytest.raises(NotStored):
             book.create(DRAFT, [], ANN, "k2", announce)
         with pytest.raises(NotStored):
             book.remember_suggestion("C1", "m")
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
     assert [r["reference"] for r in store.db.query("select reference from review_requests")] == ["SO-2026-0001"]
 
 
