@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -82,10 +83,15 @@ class Store:
         """One write transaction that takes SQLite's write lock up front, so read-then-write
         cannot hit SQLITE_BUSY_SNAPSHOT. Writers in this process queue on a lock first: SQLite's
         busy handler sleeps in growing steps, which under a burst of reports makes a few wait
-        far longer than the rest."""
-        with self._write_lock:
+        far longer than the rest. The queue and SQLite's busy wait together take at most
+        `timeout`: while another process holds the database, a burst of writers fails in one
+        timeout, not one timeout each ("database is locked", as SQLite says it)."""
+        deadline = time.monotonic() + self.timeout
+        if not self._write_lock.acquire(timeout=self.timeout):
+            raise sqlite3.OperationalError("database is locked")
+        try:
             db = self.db
-            db.execute("BEGIN IMMEDIATE")
+            self._begin_immediate(db, deadline - time.monotonic())
             try:
                 yield db
             except BaseException:
@@ -96,6 +102,20 @@ class Store:
             except BaseException:
                 db.conn.rollback()
                 raise
+        finally:
+            self._write_lock.release()
+
+    @staticmethod
+    def _begin_immediate(db: Database, seconds: float) -> None:
+        """BEGIN IMMEDIATE, waiting for another process's write lock `seconds` at the most."""
+        if seconds <= 0:
+            raise sqlite3.OperationalError("database is locked")
+        usual = db.execute("PRAGMA busy_timeout").fetchone()[0]
+        db.execute(f"PRAGMA busy_timeout = {max(1, int(seconds * 1000))}")
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        finally:
+            db.execute(f"PRAGMA busy_timeout = {usual}")
 
     def migrate(self, sets: Iterable[Migrations]) -> None:
         """Apply every pending migration of each set, in order."""

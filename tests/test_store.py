@@ -1,7 +1,9 @@
 import sqlite3
 import threading
+import time
 
 import pytest
+from db_lock import write_locked
 from sqlite_utils.migrations import Migrations
 
 from bot import audit
@@ -85,4 +87,34 @@ def test_an_existing_database_keeps_its_permissions(tmp_path):
     store = Store(path)
     store.db
     assert path.stat().st_mode & 0o777 == 0o640
+    store.close()
+
+
+def test_writers_queued_behind_another_process_fail_together_within_one_timeout(tmp_path):
+    timeout = 0.5
+    store = Store(tmp_path / "s.db", timeout=timeout)
+    store.db["notes"].insert({"id": 1, "text": "before"}, pk="id")
+    failures: list[Exception] = []
+
+    def write(n: int) -> None:
+        try:
+            with store.immediate() as db:
+                db["notes"].insert({"id": n, "text": "during"})
+        except sqlite3.OperationalError as exc:
+            failures.append(exc)
+
+    writers = [threading.Thread(target=write, args=(n,)) for n in range(2, 8)]
+    with write_locked(store.path):
+        started = time.monotonic()
+        for writer in writers:
+            writer.start()
+        for writer in writers:
+            writer.join()
+        elapsed = time.monotonic() - started
+    assert len(failures) == 6 and all("database is locked" in str(exc) for exc in failures)
+    assert elapsed < 4 * timeout  # one timeout for them all; waiting in turn took six
+    with store.immediate() as db:
+        db["notes"].insert({"id": 8, "text": "after"})
+    assert [r["text"] for r in store.db.query("select text from notes order by id")] == ["before", "after"]
+    assert store.db.execute("pragma busy_timeout").fetchone()[0] == 500  # as it was before the writes
     store.close()
