@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
+import sqlite3
 from typing import Any
 
 import aiohttp
@@ -34,7 +36,10 @@ from msrest.universal_http.aiohttp import AioHttpClientResponse
 
 from bot import teams_cards as cards
 from bot.delivery import DeliveryError, OutboundMessage
+from bot.store import StoreError
 from bot.teams_store import TeamsDirectory, base_conversation
+
+log = logging.getLogger(__name__)
 
 SEND_TIMEOUT = 30.0
 PERMANENT_STATUSES = frozenset({400, 401, 403, 404, 413})
@@ -202,6 +207,8 @@ class Connector:
         return response.id if response and response.id else ""
 
     async def _open_chat(self, known: dict, user: str) -> dict:
+        """Create the 1:1 chat and remember it, best effort: the chat is open either way, so a failed
+        write (a busy database) costs only creating it again next time, never this message."""
         tenant = known["tenant_id"] or self.tenant_id
         client = await self.client(known["service_url"])
         parameters = ConversationParameters(
@@ -213,7 +220,10 @@ class Connector:
         )
         result = await client.conversations.create_conversation(parameters)
         row = {**known, "id": result.id, "kind": "personal"}
-        self.directory.remember(row)
+        try:
+            await asyncio.to_thread(self.directory.remember, row)
+        except (sqlite3.Error, StoreError) as exc:
+            log.warning("opened a 1:1 chat with %s but could not remember it: %s", user, exc)
         return row
 
     async def deliver(self, message: OutboundMessage) -> str:

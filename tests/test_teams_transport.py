@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from db_lock import write_locked
 from teams_fake import CHANNEL, TENANT, TeamsHarness
 
 from bot.config import load_settings
@@ -67,6 +68,18 @@ def test_direct_uses_the_personal_chat_or_creates_one(teams: TeamsHarness, trans
     assert sent.conversation.startswith("a:")
     transport.send(OutboundMessage(kind="direct", destination="aad-head", reply=NOTICE))
     assert teams.connector.calls[-1].conversation == sent.conversation  # the new chat is remembered
+
+
+@pytest.mark.usefixtures("short_busy_wait")
+def test_a_chat_opened_while_the_database_is_busy_still_gets_the_message(
+    teams: TeamsHarness, transport: Transport, services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    with write_locked(services.store.path):
+        transport.send(OutboundMessage(kind="direct", destination="aad-head", reply=NOTICE))
+    created, sent = teams.connector.calls
+    assert created.conversation == "" and sent.conversation.startswith("a:")
+    assert "Incident report INC-2026-0001" in sent.text
+    assert "opened a 1:1 chat with aad-head but could not remember it" in caplog.text
 
 
 def test_429_waits_for_retry_after(teams: TeamsHarness, transport: Transport) -> None:
