@@ -29,7 +29,8 @@ statement before the transport is called, and marked "sent" together with its re
 one statement guarded by that claim, so two workers never both send it. A process killed
 between the transport call and the "sent" update leaves the job in "sending": after
 `lease` seconds another worker re-claims it and sends it again. That edge is
-at-least-once (a duplicate message is possible, a lost one is not).
+at-least-once (a duplicate message is possible, a lost one is not); a database too busy
+for the "sent" update is tried again until the lease runs out, so it costs no duplicate.
 
 Failures: `DeliveryError(retry_after=s)` -> due again after s seconds; other errors ->
 exponential backoff `base * 2**(attempts-1)` capped at `cap`. A platform outage
@@ -50,6 +51,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -70,6 +72,7 @@ log = logging.getLogger(__name__)
 migrations = Migrations("staffbot.outbox")
 
 PENDING, SENDING, SENT, FAILED, SUPERSEDED = "pending", "sending", "sent", "failed", "superseded"
+MARK_SENT_PAUSE = 0.5  # seconds between attempts to mark a sent job while the database is busy
 
 CurrentPost = Callable[[str], Reply | None]
 """A record's channel post as the record is now, by its reference; None for a subject that is no such record."""
@@ -283,9 +286,8 @@ class Outbox:
             )
         )
 
-    def _claim(self, job: dict) -> str | None:
+    def _claim(self, job: dict, now: float) -> str | None:
         token = secrets.token_hex(8)
-        now = self.clock()
         cursor = self.store.db.execute(
             "update outbox set status = ?, claim = ?, claimed_at = ?, attempts = attempts + 1 "
             "where id = ? and (status = ? or (status = ? and claimed_at <= ?))",
@@ -294,7 +296,8 @@ class Outbox:
         return token if cursor.rowcount == 1 else None
 
     def _deliver(self, job: dict) -> None:
-        token = self._claim(job)
+        claimed_at = self.clock()
+        token = self._claim(job, claimed_at)
         if token is None:
             return  # another worker got it first
         attempts = job["attempts"] + 1
@@ -321,7 +324,7 @@ class Outbox:
             else:
                 self._retry(job, token, self._backoff(attempts), repr(exc))
             return
-        self._mark_sent(job, token, ref)
+        self._mark_sent(job, token, ref, until=claimed_at + self.lease)
 
     def _current(self, job: dict) -> Reply | None:
         """The record's post as it is now, for a post or update of one (see the module docstring).
@@ -338,7 +341,20 @@ class Outbox:
     def _backoff(self, attempts: int) -> float:
         return min(self.backoff_cap, self.backoff_base * 2 ** (attempts - 1))
 
-    def _mark_sent(self, job: dict, token: str, ref: str) -> None:
+    def _mark_sent(self, job: dict, token: str, ref: str, until: float) -> None:
+        """Record that the job was sent. While the database is busy, try again until its lease runs out
+        (`until`; after that another worker may take the job and send it again) or the outbox stops:
+        a job left "sending" is sent a second time. Giving up raises the database's error."""
+        while True:
+            try:
+                self._record_sent(job, token, ref)
+                return
+            except sqlite3.OperationalError as exc:
+                if self.clock() + MARK_SENT_PAUSE >= until or self._stopping.wait(MARK_SENT_PAUSE):
+                    raise
+                log.warning("outbox job %s was sent but cannot be marked sent yet (%s); trying again", job["id"], exc)
+
+    def _record_sent(self, job: dict, token: str, ref: str) -> None:
         db = self.store.db
         now = self.clock()
         with db.atomic():

@@ -2,8 +2,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from contextlib import ExitStack
 
 import pytest
+from db_lock import BUSY_SECONDS, write_locked
 
 from bot import audit
 from bot.delivery import DeliveryError, OutboundMessage
@@ -370,3 +373,55 @@ def test_background_worker_wakes_on_notify(store):
     finally:
         outbox.stop()
     assert statuses(store) == ["sent"]
+
+
+class BusyAfterSending(FakeTransport):
+    """Sends, then another connection takes the database's write lock, so the job is sent but cannot be
+    marked so: for `seconds`, or until `release()`."""
+
+    def __init__(self, path, seconds: float | None = None) -> None:
+        super().__init__()
+        self.path, self.seconds = path, seconds
+        self.lock = ExitStack()
+        self.busy = threading.Event()
+
+    def send(self, message):
+        ref = super().send(message)
+        self.lock.enter_context(write_locked(self.path))
+        if self.seconds is not None:
+            threading.Timer(self.seconds, self.release).start()
+        self.busy.set()
+        return ref
+
+    def release(self) -> None:
+        self.lock.close()
+
+
+def test_a_job_sent_while_the_database_is_busy_is_marked_sent_when_it_is_free_and_not_sent_again(tmp_path):
+    store = Store(tmp_path / "o.db", timeout=BUSY_SECONDS)
+    transport = BusyAfterSending(store.path, seconds=10 * BUSY_SECONDS)  # ten of the store's busy waits
+    outbox = make(store, transport, clock=time.time, lease=60.0)
+    outbox.enqueue("slack", post(), subject="INC-2026-0001")
+    assert outbox.run_pending() == 1
+    assert statuses(store) == ["sent"]
+    assert outbox.run_pending() == 0
+    assert transport.calls == 1
+    assert [r["action"] for r in audit.chronology(store.db, "INC-2026-0001")] == ["routed"]
+    store.close()
+
+
+def test_stopping_the_outbox_ends_the_wait_to_mark_a_job_sent(tmp_path):
+    store = Store(tmp_path / "o.db", timeout=BUSY_SECONDS)
+    transport = BusyAfterSending(store.path)
+    outbox = make(store, transport, clock=time.time, lease=600.0)
+    outbox.enqueue("slack", post())
+    outbox.start()
+    worker = outbox._thread
+    try:
+        assert transport.busy.wait(30)
+        outbox.stop(timeout=30)  # far less than the lease it would otherwise wait out
+        assert worker is not None and not worker.is_alive()
+    finally:
+        transport.release()
+    assert statuses(store) == ["sending"]  # sent; another worker sends it again after the lease
+    store.close()
