@@ -15,9 +15,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sqlite3
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import suppress
 from datetime import datetime, timezone
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
@@ -28,7 +30,7 @@ from pydantic import ValidationError
 
 from handlers import actions, messages, report, second_opinion
 from handlers.ask import ask, feedback, pass_to_owner
-from handlers.incident_models import ReportForm, form_errors
+from handlers.incident_models import NotStored, ReportForm, form_errors
 from handlers.models import Actor, Place, Question, Reply, first_error
 from knowledge.review.models import DraftInput
 
@@ -37,6 +39,7 @@ from bot.config import ConfigError
 from bot.delivery import OutboundMessage
 from bot.routing import drafting_channels
 from bot.services import Services
+from bot.store import StoreError
 from bot.teams_connector import SEND_ERRORS, Connector, message_activity
 from bot.teams_package import SECOND_OPINION_COMMAND
 from bot.teams_store import TeamsDirectory, base_conversation
@@ -580,6 +583,11 @@ class TeamsBot(ActivityHandler):
         except ConfigError as exc:
             log.error("SLT action %s on %s: %s", verb, reference, exc)
             return message_response(messages.REPORTS_NOT_SET_UP)
+        except NotStored as exc:  # a busy database: nothing changed, so the same click sent again must count
+            log.warning("SLT action %s on %s was not stored: %s", verb, reference, exc)
+            with suppress(sqlite3.Error, StoreError):
+                await self.forget(turn_context.activity)
+            return message_response(messages.INTERNAL_ERROR)
 
     async def _slt_action(self, turn_context: TurnContext, actor: Actor, verb: str, reference: str,
                           comment: str | None, now: datetime) -> dict:

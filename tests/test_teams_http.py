@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from db_lock import write_locked
 
 from bot import audit
 from bot.config import load_settings
@@ -623,6 +624,29 @@ def test_a_click_whose_handling_failed_is_handled_when_teams_sends_it_again(team
     assert teams.post(click)[0] == 500
     assert teams.post(click)[0] == 201  # Teams' retry is not mistaken for a copy
     assert "Thanks, glad it helped." in teams.connector.posts()[-1].text
+
+
+@pytest.mark.usefixtures("short_busy_wait")
+def test_an_slt_click_that_found_the_database_busy_is_handled_when_teams_sends_it_again(
+    teams: TeamsHarness, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reference = make_report(teams, services)
+    save = services.incidents.save
+
+    def save_while_busy(*args: object) -> bool:  # another process holds the database, this once
+        monkeypatch.setattr(services.incidents, "save", save)
+        with write_locked(services.store.path):
+            return save(*args)
+
+    monkeypatch.setattr(services.incidents, "save", save_while_busy)
+    click = teams.execute(actions.INCIDENT_ACKNOWLEDGE, {"value": reference}, channel=CHANNEL, user=HEAD, name="Head")
+    status, body = teams.post(click)
+    assert status == 200 and body["value"] == messages.INTERNAL_ERROR
+    assert services.incidents.get(reference).status == "new"
+    status, body = teams.post(click)  # Teams sends the same click again
+    assert status == 200 and body["type"] == "application/vnd.microsoft.card.adaptive"
+    acknowledged = [r for r in audit.chronology(services.store.db, reference) if r["action"] == "acknowledged"]
+    assert len(acknowledged) == 1
 
 
 def test_a_report_is_stored_even_when_teams_cannot_take_its_confirmation(
