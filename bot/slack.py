@@ -674,7 +674,10 @@ class SlackBot:
             )
 
     def notify_owner(self, question_id: int, notice: Reply) -> None:
-        """Queue the policy owner's notice for the SLT channel (durably, through the outbox)."""
+        """Queue the policy owner's notice (durably, through the outbox) for STAFFBOT_SLT_CHANNEL, a Slack or
+        Teams channel; the routing file is not consulted, its `default` included. With the setting unset
+        there is no notice, only a warning: the question is still marked passed on and listed by
+        `staffbot unanswered`."""
         channel = self.services.settings.slt_channel
         if not channel:
             log.warning("question %s passed to the policy owner, but STAFFBOT_SLT_CHANNEL is not set", question_id)

@@ -391,7 +391,10 @@ class TeamsBot(ActivityHandler):
         await self.say(turn_context, confirmation)
 
     def _post_to_slt(self, notice: Reply) -> None:
-        """The policy owner's notice goes wherever reports go by default (Slack or Teams)."""
+        """Queue the policy owner's notice for every destination of the routing `default` (Slack or Teams):
+        the routing file's `default` list, or STAFFBOT_SLT_CHANNEL when that list is empty. A routing
+        file that cannot be read means no notice, only a warning: the question is still marked passed on
+        and listed by `staffbot unanswered`."""
         try:
             destinations = self.services.routing.default
         except ConfigError as exc:

@@ -6,6 +6,7 @@ import json
 
 from slack_fake import BOT_USER, SLT_CHANNEL, STAFF_USER, SLT_USER, fake, slack, text_of  # noqa: F401
 
+from bot.routing import Routing, RoutingFile
 from handlers import actions, messages
 
 COVERED = "Can I accept a friend request from a former pupil?"
@@ -225,3 +226,13 @@ def test_bad_signature_stale_or_garbled_timestamp_is_refused_and_nothing_is_done
     db = slack.services.store.db
     assert db.execute("select count(*) from questions").fetchone()[0] == 0
     assert db.execute("select count(*) from slack_events").fetchone()[0] == 0
+
+
+def test_a_question_passed_on_in_slack_goes_to_the_slt_channel_setting_not_the_routing_default(slack, fake):
+    slack.services.routing = Routing(RoutingFile(default=["slack:C0ROUTED"]), SLT_CHANNEL)
+    slack.mention(NOT_COVERED)
+    [post] = fake.wait_for("chat.postMessage")
+    message = {"ts": "1700000000.000001", "text": post.body["text"], "blocks": post.body["blocks"]}
+    slack.click(actions.SEND_TO_OWNER, buttons(post)[actions.SEND_TO_OWNER]["value"], message=message)
+    [notice] = fake.wait_for("chat.postMessage", where=lambda c: messages.OWNER_NOTICE_TITLE in text_of(c))
+    assert notice.body["channel"] == SLT_CHANNEL

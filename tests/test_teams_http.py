@@ -16,6 +16,7 @@ from db_lock import write_locked
 
 from bot import audit
 from bot.config import load_settings
+from bot.routing import Routing, RoutingFile
 from bot.services import Services
 from bot.teams import build_teams_app
 from handlers import actions, messages
@@ -179,6 +180,21 @@ def test_the_outbox_pass_prunes_old_activity_ids(teams: TeamsHarness, services: 
     for task in services.outbox.periodic:
         task()
     assert db.execute("select count(*) from teams_seen").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("routing_default", [None, f"teams:{STAFF_CHANNEL}"])
+def test_a_question_passed_on_in_teams_goes_to_the_routing_default_else_the_slt_channel_setting(
+    teams: TeamsHarness, services: Services, routing_default: str | None
+) -> None:
+    if routing_default:
+        services.routing = Routing(RoutingFile(default=[routing_default]), services.settings.slt_channel)
+    install_in_slt_channel(teams)
+    teams.post(teams.activity(channel=STAFF_CHANNEL, text="What is on the canteen menu on Tuesday?"))
+    button = next(a for a in teams.connector.posts()[-1].card["actions"] if a["title"] == "Pass to the policy owner")
+    teams.post(teams.activity(channel=STAFF_CHANNEL, value=button["data"]))
+    services.outbox.run_pending()
+    [notice] = [c for c in teams.connector.created() if messages.OWNER_NOTICE_TITLE in c.text]
+    assert notice.body["channelData"]["channel"]["id"] == (STAFF_CHANNEL if routing_default else CHANNEL)
 
 
 def test_unreadable_question_gets_a_specific_error(teams: TeamsHarness) -> None:
