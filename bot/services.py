@@ -123,6 +123,23 @@ class Services:
         reviews = configured(lambda: self.reviews)
         return reviews.get(subject) if reviews is not None else None
 
+    def notify_owner(self, question_id: int, notice: Reply) -> None:
+        """Queue the policy owner's notice (durably, through the outbox) for the routing `default`: the
+        routing file's `default` list, else STAFFBOT_SLT_CHANNEL, where reports without a route of their
+        own go, on whichever platform the question was asked. With neither set, or a routing file that
+        cannot be read, only a warning: the question is still marked passed on and listed by
+        `staffbot unanswered`."""
+        from bot.delivery import OutboundMessage
+
+        try:
+            destinations = self.routing.default
+        except ConfigError as exc:
+            log.warning("question %s passed to the policy owner, but there is nowhere to post it: %s", question_id, exc)
+            return
+        for target in destinations:
+            message = OutboundMessage(kind="post", destination=target.id, reply=notice)
+            self.outbox.enqueue(target.platform, message, subject=f"question-{question_id}")
+
     def suggest_second_opinion(self, channel: str, message_id: str, text: str,
                                drafting: Collection[str]) -> Reply | None:
         """The nudge for a post in a drafting channel, if the reviewer flags it (once per post);

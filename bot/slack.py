@@ -46,7 +46,7 @@ from knowledge.review.models import DraftInput
 from bot import slack_blocks as blocks
 from bot.config import ConfigError
 from bot.delivery import DeliveryError, OutboundMessage
-from bot.routing import drafting_channels, parse_destination
+from bot.routing import drafting_channels
 from bot.services import Services, configured
 from bot.store import Store
 
@@ -386,7 +386,7 @@ class SlackBot:
                     return
                 confirmation, notice = pass_to_owner(actor_of(body), question_id, self.services.questions)
                 if notice is not None:
-                    self.notify_owner(question_id, notice)
+                    self.services.notify_owner(question_id, notice)
                 if confirmation.kind == "error":
                     self.tell(body, confirmation)
                 else:
@@ -672,22 +672,6 @@ class SlackBot:
                 channel=container["channel_id"], ts=container["message_ts"], text=original.get("text", " "),
                 blocks=new_blocks,
             )
-
-    def notify_owner(self, question_id: int, notice: Reply) -> None:
-        """Queue the policy owner's notice (durably, through the outbox) for STAFFBOT_SLT_CHANNEL, a Slack or
-        Teams channel; the routing file is not consulted, its `default` included. With the setting unset
-        there is no notice, only a warning: the question is still marked passed on and listed by
-        `staffbot unanswered`."""
-        channel = self.services.settings.slt_channel
-        if not channel:
-            log.warning("question %s passed to the policy owner, but STAFFBOT_SLT_CHANNEL is not set", question_id)
-            return
-        where = parse_destination(channel)
-        self.services.outbox.enqueue(
-            where.platform,  # type: ignore[union-attr]
-            OutboundMessage(kind="post", destination=where.id, reply=notice),  # type: ignore[union-attr]
-            subject=f"question-{question_id}",
-        )
 
     @contextmanager
     def readable_form(self, ack: Callable, body: dict, view: dict) -> Iterator[None]:

@@ -36,7 +36,6 @@ from knowledge.review.models import DraftInput
 
 from bot import teams_cards as cards
 from bot.config import ConfigError
-from bot.delivery import OutboundMessage
 from bot.routing import drafting_channels
 from bot.services import Services
 from bot.store import StoreError
@@ -387,22 +386,8 @@ class TeamsBot(ActivityHandler):
             return
         confirmation, notice = await asyncio.to_thread(pass_to_owner, actor, question_id, self.services.questions)
         if notice is not None:
-            await asyncio.to_thread(self._post_to_slt, notice)
+            await asyncio.to_thread(self.services.notify_owner, question_id, notice)
         await self.say(turn_context, confirmation)
-
-    def _post_to_slt(self, notice: Reply) -> None:
-        """Queue the policy owner's notice for every destination of the routing `default` (Slack or Teams):
-        the routing file's `default` list, or STAFFBOT_SLT_CHANNEL when that list is empty. A routing
-        file that cannot be read means no notice, only a warning: the question is still marked passed on
-        and listed by `staffbot unanswered`."""
-        try:
-            destinations = self.services.routing.default
-        except ConfigError as exc:
-            log.warning("cannot tell the policy owner: %s", exc)
-            return
-        for target in destinations:
-            message = OutboundMessage(kind="post", destination=target.id, reply=notice)
-            self.services.outbox.enqueue(target.platform, message)
 
     # -- incident reports -----------------------------------------------------------------
 

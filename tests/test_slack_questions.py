@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from slack_fake import BOT_USER, SLT_CHANNEL, STAFF_USER, SLT_USER, fake, slack, text_of  # noqa: F401
 
 from bot.routing import Routing, RoutingFile
@@ -228,11 +230,13 @@ def test_bad_signature_stale_or_garbled_timestamp_is_refused_and_nothing_is_done
     assert db.execute("select count(*) from slack_events").fetchone()[0] == 0
 
 
-def test_a_question_passed_on_in_slack_goes_to_the_slt_channel_setting_not_the_routing_default(slack, fake):
-    slack.services.routing = Routing(RoutingFile(default=["slack:C0ROUTED"]), SLT_CHANNEL)
+@pytest.mark.parametrize("routing_default", [None, "slack:C0ROUTED"])
+def test_a_question_passed_on_in_slack_goes_to_the_routing_default_else_the_slt_channel_setting(slack, fake, routing_default):
+    if routing_default:
+        slack.services.routing = Routing(RoutingFile(default=[routing_default]), SLT_CHANNEL)
     slack.mention(NOT_COVERED)
     [post] = fake.wait_for("chat.postMessage")
     message = {"ts": "1700000000.000001", "text": post.body["text"], "blocks": post.body["blocks"]}
     slack.click(actions.SEND_TO_OWNER, buttons(post)[actions.SEND_TO_OWNER]["value"], message=message)
     [notice] = fake.wait_for("chat.postMessage", where=lambda c: messages.OWNER_NOTICE_TITLE in text_of(c))
-    assert notice.body["channel"] == SLT_CHANNEL
+    assert notice.body["channel"] == ("C0ROUTED" if routing_default else SLT_CHANNEL)
