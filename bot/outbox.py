@@ -254,6 +254,8 @@ class Outbox:
             if not jobs:
                 return len(attempted)
             for job in jobs:
+                if self._stopping.is_set():  # `stop()` waits for the current job only
+                    return len(attempted)
                 attempted.add(job["id"])
                 self._deliver(job)
 

@@ -375,6 +375,31 @@ def test_background_worker_wakes_on_notify(store):
     assert statuses(store) == ["sent"]
 
 
+def test_stopping_the_worker_finishes_the_job_in_hand_and_leaves_the_rest_queued(store):
+    sending, go_on = threading.Event(), threading.Event()
+
+    class Held(FakeTransport):
+        def send(self, message):
+            sending.set()
+            assert go_on.wait(10)
+            return super().send(message)
+
+    transport = Held()
+    outbox = Outbox(store, [transport], poll_interval=60)
+    for text in ("first", "second", "third"):
+        outbox.enqueue("slack", post(text))
+    outbox.start()
+    assert sending.wait(10)
+    stopper = threading.Thread(target=outbox.stop)
+    stopper.start()
+    while not outbox._stopping.is_set():
+        time.sleep(0.01)
+    go_on.set()
+    stopper.join(10)
+    assert [m.reply.text for m in transport.sent] == ["first"]
+    assert statuses(store) == ["sent", "pending", "pending"]
+
+
 class BusyAfterSending(FakeTransport):
     """Sends, then another connection takes the database's write lock, so the job is sent but cannot be
     marked so: for `seconds`, or until `release()`."""
