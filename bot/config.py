@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Annotated
 
+import platformdirs
 from dotenv.parser import parse_stream
 from pydantic import Field, ValidationError, field_validator
 from pydantic_core import PydanticUseDefault
@@ -30,7 +31,8 @@ IdList = Annotated[list[str], NoDecode]
 ENV_FILE = ".env"  # in the directory the bot is run from
 LINE_END = re.compile(r"\r\n|\n|\r")  # as python-dotenv counts lines
 
-PATHS = ("db_path", "policies_dir", "vocabulary_path", "review_rules_dir", "do_not_publish_path", "routing_path")
+PATHS = ("db_path", "policies_dir", "vocabulary_path", "review_rules_dir", "do_not_publish_path", "routing_path",
+         "cache_dir")
 
 
 class Settings(BaseSettings):
@@ -45,6 +47,7 @@ class Settings(BaseSettings):
     review_rules_dir: Path = Field(paths.DATA / "review", alias="STAFFBOT_REVIEW_RULES")
     do_not_publish_path: Path | None = Field(None, alias="STAFFBOT_DO_NOT_PUBLISH")
     routing_path: Path = Field(paths.DATA / "routing.toml", alias="STAFFBOT_ROUTING")
+    cache_dir: Path = Field(default_factory=lambda: platformdirs.user_cache_path("staffbot"), alias="STAFFBOT_CACHE")
 
     slt_channel: str = Field("", alias="STAFFBOT_SLT_CHANNEL")
     review_channel: str = Field("", alias="STAFFBOT_REVIEW_CHANNEL")

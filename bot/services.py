@@ -183,6 +183,8 @@ def load_knowledge(settings: Settings) -> KnowledgeBase:
     from knowledge import KnowledgeBase
     from knowledge.vocabulary import Vocabulary
 
+    from bot.index_cache import IndexCache
+
     try:
         vocabulary = Vocabulary.load(settings.vocabulary_path)
     except OSError as exc:
@@ -190,7 +192,7 @@ def load_knowledge(settings: Settings) -> KnowledgeBase:
     except ValueError as exc:
         raise ConfigError(f"STAFFBOT_VOCABULARY: {exc}") from None
     try:
-        return KnowledgeBase.from_folder(settings.policies_dir, vocabulary)
+        return KnowledgeBase.from_folder(settings.policies_dir, vocabulary, IndexCache(settings.cache_dir))
     except (OSError, ValueError) as exc:
         raise ConfigError(f"STAFFBOT_POLICIES: {exc}") from exc
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from knowledge.index import Index, Unit
+from knowledge.index import AnalysisCache, Index, Unit
 from knowledge.ingest import Library, load_folder
 from knowledge.logistic import sigmoid
 from knowledge.models import Answer, Chunk, Match, NextStep
@@ -65,24 +65,26 @@ class Reading:
 
 class KnowledgeBase:
     def __init__(self, chunks: list[Chunk], vocabulary: Vocabulary | None = None,
-                 problems: list[str] | None = None) -> None:
+                 problems: list[str] | None = None, cache: AnalysisCache | None = None) -> None:
         self.chunks = list(chunks)
         self.vocabulary = vocabulary if vocabulary is not None else Vocabulary.default()
         self.problems = list(problems or [])
-        self.index = Index(self.chunks, self.vocabulary)
+        self.index = Index(self.chunks, self.vocabulary, cache=cache)
         self.reranker = Reranker(self.chunks)
         # Answers compare the same few passages again and again; bounded, as pairs are many.
         self._same = lru_cache(maxsize=SAME_PAIRS_KEPT)(self._says_the_same)
 
     @classmethod
-    def from_folder(cls, path: Path | str, vocabulary: Vocabulary | None = None) -> KnowledgeBase:
-        """Load every policy in `path` (with the shipped vocabulary unless one is given); raises
-        ValueError when no document could be read."""
+    def from_folder(cls, path: Path | str, vocabulary: Vocabulary | None = None,
+                    cache: AnalysisCache | None = None) -> KnowledgeBase:
+        """Load every policy in `path` (with the shipped vocabulary unless one is given, and the
+        index's analysis from `cache` when it holds this policy's); raises ValueError when no
+        document could be read."""
         library: Library = load_folder(path)
         if not library.chunks:
             detail = "; ".join(library.problems) or "no text found"
             raise ValueError(f"no policy could be loaded from {path}: {detail}")
-        return cls(library.chunks, vocabulary, library.problems)
+        return cls(library.chunks, vocabulary, library.problems, cache)
 
     def search(self, question: str, k: int = MAX_MATCHES) -> list[Match]:
         """The k (at most DEPTH) best passages, each scored by its odds relative to the best (1.0)."""

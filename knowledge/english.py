@@ -7,6 +7,7 @@ topic ("whiteboard", "maternity") or is it everyday filler ("lovely", "took")?
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -20,13 +21,15 @@ class WordFrequencies:
     """Zipf frequency (log10 uses per billion words, about 1..8) of common English words."""
 
     zipf: dict[str, float] = field(default_factory=dict)
+    fingerprint: str = ""  # a digest of the list, so an index built with it can be reused; "" if unknown
 
     @classmethod
     def load(cls, path: Path | str) -> WordFrequencies:
         """Parse `word zipf` lines ('#' comments allowed); raises ValueError naming the file."""
         table: dict[str, float] = {}
         try:
-            for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+            text = Path(path).read_text(encoding="utf-8")
+            for number, line in enumerate(text.splitlines(), 1):
                 if line and not line.startswith("#"):
                     word, value = line.split()
                     table[word] = float(value)
@@ -34,7 +37,7 @@ class WordFrequencies:
             raise ValueError(f"word list {path} cannot be read: {exc}") from exc
         except ValueError as exc:
             raise ValueError(f"word list {path} line {number} is not 'word frequency': {exc}") from exc
-        return cls(table)
+        return cls(table, hashlib.sha256(text.encode()).hexdigest())
 
     def __contains__(self, word: str) -> bool:
         return word in self.zipf

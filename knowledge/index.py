@@ -12,9 +12,16 @@ synonyms cannot outvote one distinctive word. Generic units count for `GENERIC_W
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+from pydantic import BaseModel, ValidationError
 
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
@@ -76,27 +83,95 @@ def _merge(units: list[Unit]) -> list[Unit]:
     return list(merged.values())
 
 
+class Analysis(BaseModel):
+    """What building an index works out from the chunks' texts, kept so the next process that
+    loads the same policy need not work it out again (the bulk of `staffbot ask`'s start)."""
+
+    known_stems: list[str]
+    surface: list[str]  # the words typos are repaired to
+    bags: list[tuple[dict[str, float], dict[str, float]]]  # per chunk: BM25's and the passage model's
+
+
+class AnalysisCache(Protocol):
+    """Somewhere to keep an `Analysis` as JSON text, under a key that changes with every input."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def put(self, key: str, text: str) -> None: ...
+
+
+ANALYSED_BY = ("index.py", "text.py", "vocabulary.py", "english.py")  # this package's modules an analysis depends on
+
+
+@lru_cache(maxsize=1)
+def _code_digest() -> str:
+    """The analysing code's own digest: a new version of it never reads an old analysis."""
+    digest = hashlib.sha256(importlib.metadata.version("snowballstemmer").encode())
+    for name in ANALYSED_BY:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.hexdigest()
+
+
 class Index:
     def __init__(self, chunks: list[Chunk], vocabulary: Vocabulary,
-                 english: WordFrequencies | None = None) -> None:
+                 english: WordFrequencies | None = None, cache: AnalysisCache | None = None) -> None:
         self.chunks = chunks
         self.vocabulary = vocabulary
         self.english = english if english is not None else default_frequencies()
-        fields = [[(words(text), weight) for text, weight in _fields(c)] for c in chunks]
-        self._known_stems = frozenset(stem(w) for texts in fields for tokens, _ in texts for w in tokens)
-        surface = {w for texts in fields for w in texts[0][0]} | vocabulary.surface_words  # [0]: its own text
+        texts = [_fields(c) for c in chunks]
+        key = self._key(texts) if cache is not None else ""
+        analysis = self._saved(cache.get(key)) if cache is not None and key else None
+        if analysis is None:
+            analysis = self._analyse(texts)
+            if cache is not None and key:
+                cache.put(key, analysis.model_dump_json())
+        else:
+            self._learn_words(analysis.known_stems, analysis.surface)
+        self.bm25 = BM25([lexical for lexical, _ in analysis.bags])
+        self.passages = QueryLikelihood([passage for _, passage in analysis.bags])
+
+    def _key(self, texts: list[list[tuple[str, float]]]) -> str:
+        """A digest of everything an analysis depends on; "" when the vocabulary or word list
+        came from nowhere a digest was taken of."""
+        if not (self.vocabulary.fingerprint and self.english.fingerprint):
+            return ""
+        digest = hashlib.sha256("\0".join([_code_digest(), self.vocabulary.fingerprint,
+                                            self.english.fingerprint]).encode())
+        for chunk_texts in texts:
+            for text, weight in chunk_texts:
+                digest.update(f"\1{weight}\0{text}".encode())
+        return digest.hexdigest()
+
+    def _saved(self, text: str | None) -> Analysis | None:
+        """A kept analysis, unless it is missing, unreadable or of another number of chunks."""
+        if text is None:
+            return None
+        try:
+            analysis = Analysis.model_validate_json(text)
+        except ValidationError:
+            return None
+        return analysis if len(analysis.bags) == len(self.chunks) else None
+
+    def _analyse(self, texts: list[list[tuple[str, float]]]) -> Analysis:
+        fields = [[(words(text), weight) for text, weight in chunk_texts] for chunk_texts in texts]
+        known_stems = {stem(w) for chunk_fields in fields for tokens, _ in chunk_fields for w in tokens}
+        surface = {w for chunk_fields in fields for w in chunk_fields[0][0]} | self.vocabulary.surface_words  # [0]: its own text
+        self._learn_words(known_stems, surface)
+        return Analysis(known_stems=sorted(known_stems), surface=sorted(surface),
+                        bags=[self._bags(chunk_fields) for chunk_fields in fields])
+
+    def _learn_words(self, known_stems: Iterable[str], surface: Iterable[str]) -> None:
+        """What typo repair compares a question's words with."""
+        self._known_stems = frozenset(known_stems)
         self._known_words = frozenset(surface)
         # Texts repeat their words; bounded, as questions bring words without end. A word longer
         # than every known word by more than two letters cannot be a slip away from one.
         self._repair = lru_cache(maxsize=REPAIRS_KEPT)(self._closest)
-        self._repairable = max(map(len, surface), default=0) + 2
+        self._repairable = max(map(len, self._known_words), default=0) + 2
         self._typo_choices: dict[str, list[str]] = defaultdict(list)
-        for word in sorted(surface):
+        for word in sorted(self._known_words):
             if len(word) >= TYPO_MIN_LENGTH and word not in STOP_WORDS:
                 self._typo_choices[word[0]].append(word)
-        bags = [self._bags(texts) for texts in fields]
-        self.bm25 = BM25([lexical for lexical, _ in bags])
-        self.passages = QueryLikelihood([passage for _, passage in bags])
 
     def _bags(self, texts: list[tuple[list[str], float]]) -> tuple[dict[str, float], dict[str, float]]:
         """A chunk's weighted term counts, from the words of its texts, for BM25 (its stems and

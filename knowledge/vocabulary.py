@@ -8,6 +8,8 @@ stem sequences so "kids", "kid's" and "Kids" all match the same entry.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +93,7 @@ class Vocabulary:
     topic_concepts: frozenset[str] = frozenset()
     topic_phrases: PhraseTable = field(default_factory=PhraseTable)  # "this policy": about it too
     surface_words: frozenset[str] = frozenset()  # every word spelled in the file, for typos
+    fingerprint: str = ""  # a digest of the file's entries, so an index built with them can be reused; "" if unknown
 
     @classmethod
     def load(cls, path: Path | str) -> Vocabulary:
@@ -129,6 +132,7 @@ class Vocabulary:
                                        if len(words(entry)) > 1}),
             topic_concepts=frozenset(questions.get("topic_concepts", [])),
             surface_words=frozenset(w for w in surface if w not in STOP_WORDS),
+            fingerprint=hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest(),
         )
 
     def names_the_topic(self, tokens: list[str]) -> bool:

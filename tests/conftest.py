@@ -20,12 +20,19 @@ from knowledge_fixtures import POLICIES
 ENV_PREFIXES = ("STAFFBOT_", "SLACK_", "MICROSOFT_")
 
 
+@pytest.fixture(scope="session")
+def analysis_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder of index analyses for the whole run, never the user's own cache."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, analysis_cache: Path) -> None:
     """No real token or local `.env` can leak into a test (as bolt's tests/utils.py does)."""
     for name in list(os.environ):
         if name.startswith(ENV_PREFIXES):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("STAFFBOT_CACHE", str(analysis_cache))
     monkeypatch.chdir(tmp_path)
 
 

@@ -1,6 +1,7 @@
 import re
 from pathlib import Path
 
+import platformdirs
 import pytest
 
 from bot.config import ConfigError, load_settings
@@ -11,6 +12,15 @@ def test_defaults_point_at_shipped_data():
     assert settings.policies_dir.name == "policies"
     assert (settings.policies_dir / "social-media-policy.txt").is_file()
     assert settings.slack_api_url == "https://slack.com/api/"
+
+
+def test_index_analyses_are_kept_in_the_users_cache_folder_unless_staffbot_cache_says(monkeypatch, tmp_path: Path):
+    monkeypatch.delenv("STAFFBOT_CACHE")
+    assert load_settings().cache_dir == platformdirs.user_cache_path("staffbot")
+    monkeypatch.setenv("STAFFBOT_CACHE", "")
+    assert load_settings().cache_dir == platformdirs.user_cache_path("staffbot")
+    monkeypatch.setenv("STAFFBOT_CACHE", str(tmp_path / "c"))
+    assert load_settings().cache_dir == tmp_path / "c"
 
 
 def test_comma_separated_ids_are_split(monkeypatch):
