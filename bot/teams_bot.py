@@ -19,7 +19,6 @@ import sqlite3
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
-from contextlib import suppress
 from datetime import datetime, timezone
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
@@ -201,6 +200,9 @@ def conversation_rows(activity: Activity) -> list[dict[str, str]]:
     return rows
 
 
+FORGET_ATTEMPTS = 3  # each waits up to the store's busy timeout
+
+
 class RecentKeys:
     """Activity keys this process has taken in, oldest forgotten first: a copy Teams re-sends while
     the original is still being handled is turned away in memory, before any disk write."""
@@ -267,6 +269,33 @@ class TeamsBot(ActivityHandler):
             self.recent.discard(key)
             await asyncio.to_thread(self.directory.forget, key)
 
+    async def forget_when_free(self, activity: Activity) -> None:
+        """`forget` for an activity the database was too busy to store: at once in memory, on disk
+        after the response and as soon as the database frees up (waiting on it in the turn would
+        keep the person waiting twice, past the point where Teams sends the activity again)."""
+        key = activity_key(activity)
+        if key is None:
+            return
+        self.recent.discard(key)
+
+        async def forget_stored() -> None:
+            for attempt in range(1, FORGET_ATTEMPTS + 1):
+                try:
+                    await asyncio.to_thread(self.directory.forget, key)
+                    return
+                except (sqlite3.Error, StoreError) as exc:
+                    if attempt == FORGET_ATTEMPTS:
+                        log.warning("activity %s stays recorded as handled, though it was not: %s", key, exc)
+
+        await self.after(forget_stored())
+
+    async def after(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` after the HTTP response when hosted (on TestAdapter, at once)."""
+        if self.after_response is None:
+            await work
+        else:
+            self.after_response(work)
+
     def admit(self, activity: Activity) -> bool:
         """Remember where the activity came from and, for an SLT button or message action (an invoke),
         whether it is new: False for a copy seen before (by another process, or before a restart).
@@ -325,10 +354,7 @@ class TeamsBot(ActivityHandler):
             except SEND_ERRORS as exc:
                 log.warning("could not send a confirmation (%r); what it confirms is stored all the same", exc)
 
-        if self.after_response is None:
-            await confirm()
-        else:
-            self.after_response(confirm())
+        await self.after(confirm())
 
     # -- messages -------------------------------------------------------------------------
 
@@ -573,8 +599,7 @@ class TeamsBot(ActivityHandler):
             return message_response(messages.REPORTS_NOT_SET_UP)
         except NotStored as exc:  # a busy database: nothing changed, so the same click sent again must count
             log.warning("SLT action %s on %s was not stored: %s", verb, reference, exc)
-            with suppress(sqlite3.Error, StoreError):
-                await self.forget(turn_context.activity)
+            await self.forget_when_free(turn_context.activity)
             return message_response(messages.INTERNAL_ERROR)
 
     async def _slt_action(self, turn_context: TurnContext, actor: Actor, verb: str, reference: str,

@@ -7,12 +7,14 @@ whatever reached the fake connector (replies, thread posts, card updates, new ch
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from db_lock import write_locked
+from db_lock import BUSY_SECONDS, write_locked
 
 from bot import audit
 from bot.config import load_settings
@@ -643,16 +645,22 @@ def test_a_click_whose_handling_failed_is_handled_when_teams_sends_it_again(team
 
 
 @pytest.mark.usefixtures("short_busy_wait")
+@pytest.mark.parametrize("busy_after_the_answer", [False, True])
 def test_an_slt_click_that_found_the_database_busy_is_handled_when_teams_sends_it_again(
-    teams: TeamsHarness, services: Services, monkeypatch: pytest.MonkeyPatch
+    teams: TeamsHarness, services: Services, monkeypatch: pytest.MonkeyPatch, busy_after_the_answer: bool
 ) -> None:
     reference = make_report(teams, services)
     save = services.incidents.save
 
     def save_while_busy(*args: object) -> bool:  # another process holds the database, this once
         monkeypatch.setattr(services.incidents, "save", save)
-        with write_locked(services.store.path):
-            return save(*args)
+        lock = ExitStack()
+        lock.enter_context(write_locked(services.store.path))
+        if not busy_after_the_answer:
+            with lock:
+                return save(*args)
+        threading.Timer(2.5 * BUSY_SECONDS, lock.close).start()  # freed after the answer, while the click is forgotten
+        return save(*args)
 
     monkeypatch.setattr(services.incidents, "save", save_while_busy)
     click = teams.execute(actions.INCIDENT_ACKNOWLEDGE, {"value": reference}, channel=CHANNEL, user=HEAD, name="Head")
