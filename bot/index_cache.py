@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import tempfile
+import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 KEPT = 4  # analyses kept (a few policy versions, or a test and a live folder side by side)
+ANALYSIS_FILE = re.compile(r"index-[0-9a-f]{64}\.json")  # only ours are ever removed, the folder may be shared
+ABANDONED_AFTER = 3600.0  # seconds after which a half-written file is a killed writer's
 
 
 class IndexCache:
@@ -33,7 +37,8 @@ class IndexCache:
             return None
 
     def put(self, key: str, text: str) -> None:
-        """Write atomically (a reader never sees half a file), then drop all but the newest KEPT."""
+        """Write atomically (a reader never sees half a file), then drop all but the newest KEPT and
+        what writers killed mid-write left."""
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".index-", suffix=".tmp")
@@ -44,16 +49,18 @@ class IndexCache:
             except BaseException:
                 Path(temporary).unlink(missing_ok=True)
                 raise
-            kept = sorted(self.folder.glob("index-*.json"), key=_age)
-            for old in kept[KEPT:]:
+            ours = (p for p in self.folder.glob("index-*.json") if ANALYSIS_FILE.fullmatch(p.name))
+            newest_first = sorted(ours, key=_modified, reverse=True)
+            abandoned = [p for p in self.folder.glob(".index-*.tmp") if _modified(p) < time.time() - ABANDONED_AFTER]
+            for old in [*newest_first[KEPT:], *abandoned]:
                 old.unlink(missing_ok=True)
         except OSError as exc:
             log.info("index analysis not kept in %s: %s", self.folder, exc)
 
 
-def _age(path: Path) -> float:
-    """Newest first; a file another process removed meanwhile counts as oldest."""
+def _modified(path: Path) -> float:
+    """When `path` was last written; 0 (the oldest) for a file another process removed meanwhile."""
     try:
-        return -path.stat().st_mtime
+        return path.stat().st_mtime
     except OSError:
         return 0.0

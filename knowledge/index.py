@@ -101,15 +101,28 @@ class AnalysisCache(Protocol):
 
 
 ANALYSED_BY = ("index.py", "text.py", "vocabulary.py", "english.py")  # this package's modules an analysis depends on
+ANALYSED_WITH = ("snowballstemmer", "PyStemmer", "rapidfuzz")  # the stemmer (PyStemmer's when installed), typo repair
 
 
-@lru_cache(maxsize=1)
 def _code_digest() -> str:
-    """The analysing code's own digest: a new version of it never reads an old analysis."""
-    digest = hashlib.sha256(importlib.metadata.version("snowballstemmer").encode())
-    for name in ANALYSED_BY:
-        digest.update((Path(__file__).parent / name).read_bytes())
+    """The analysing code's own digest, so another version of it never reads an old analysis;
+    "" (nothing kept) when its source or a library's version cannot be read. Taken at import,
+    from the code that runs rather than whatever is on disk when the first index is built."""
+    digest = hashlib.sha256()
+    try:
+        for library in ANALYSED_WITH:
+            try:
+                digest.update(f"{library} {importlib.metadata.version(library)}\0".encode())
+            except importlib.metadata.PackageNotFoundError:
+                digest.update(f"{library} none\0".encode())
+        for name in ANALYSED_BY:
+            digest.update((Path(__file__).parent / name).read_bytes())
+    except (OSError, ValueError):
+        return ""
     return digest.hexdigest()
+
+
+CODE_DIGEST = _code_digest()
 
 
 class Index:
@@ -131,11 +144,11 @@ class Index:
         self.passages = QueryLikelihood([passage for _, passage in analysis.bags])
 
     def _key(self, texts: list[list[tuple[str, float]]]) -> str:
-        """A digest of everything an analysis depends on; "" when the vocabulary or word list
-        came from nowhere a digest was taken of."""
-        if not (self.vocabulary.fingerprint and self.english.fingerprint):
+        """A digest of everything an analysis depends on; "" when the code, vocabulary or word
+        list came from nowhere a digest was taken of."""
+        if not (CODE_DIGEST and self.vocabulary.fingerprint and self.english.fingerprint):
             return ""
-        digest = hashlib.sha256("\0".join([_code_digest(), self.vocabulary.fingerprint,
+        digest = hashlib.sha256("\0".join([CODE_DIGEST, self.vocabulary.fingerprint,
                                             self.english.fingerprint]).encode())
         for chunk_texts in texts:
             for text, weight in chunk_texts:

@@ -132,7 +132,7 @@ class Vocabulary:
                                        if len(words(entry)) > 1}),
             topic_concepts=frozenset(questions.get("topic_concepts", [])),
             surface_words=frozenset(w for w in surface if w not in STOP_WORDS),
-            fingerprint=hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest(),
+            fingerprint=hashlib.sha256(json.dumps(raw, default=str).encode()).hexdigest(),  # in file order, as read
         )
 
     def names_the_topic(self, tokens: list[str]) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 from knowledge_fixtures import POLICIES, SAMPLE_TXT
 
 from bot.index_cache import KEPT, IndexCache
-from knowledge import KnowledgeBase
+from knowledge import KnowledgeBase, index
 from knowledge.index import Index
 from knowledge.vocabulary import DEFAULT_PATH, Vocabulary
 
@@ -103,16 +104,24 @@ def test_without_a_digest_of_the_vocabulary_nothing_is_kept(tmp_path):
     assert kept(tmp_path / "cache") == []
 
 
-def test_only_the_newest_analyses_are_kept(tmp_path):
+def test_only_the_newest_analyses_and_nothing_else_in_the_folder_are_kept(tmp_path):
     cache = IndexCache(tmp_path / "cache")
-    for n in range(KEPT + 2):
-        cache.put(f"k{n}", "{}")
-        os.utime(cache.folder / f"index-k{n}.json", (1_000_000 + n, 1_000_000 + n))
-    cache.put("newest", "{}")
-    assert [p.name for p in kept(cache.folder)] == sorted(
-        ["index-newest.json", *(f"index-k{n}.json" for n in range(3, KEPT + 2))])
-    assert cache.get("newest") == "{}" and cache.get("k0") is None
-    assert list(cache.folder.glob(".index-*")) == []  # no temporary file left behind
+    keys = [f"{n:064x}" for n in range(KEPT + 3)]
+    for n, key in enumerate(keys[:-1]):
+        cache.put(key, "{}")
+        os.utime(cache.folder / f"index-{key}.json", (1_000_000 + n, 1_000_000 + n))
+    theirs = [cache.folder / "index-notes.json", cache.folder / "index.json"]
+    for path in theirs:
+        path.write_text("someone else's", encoding="utf-8")
+    abandoned, recent = cache.folder / ".index-abandoned.tmp", cache.folder / ".index-writing.tmp"
+    abandoned.write_text("{", encoding="utf-8")
+    os.utime(abandoned, (1_000_000, 1_000_000))
+    recent.write_text("{", encoding="utf-8")
+    cache.put(keys[-1], "{}")
+    assert [p.name for p in kept(cache.folder) if p not in theirs] == [f"index-{key}.json" for key in keys[-KEPT:]]
+    assert all(p.exists() for p in theirs)
+    assert cache.get(keys[-1]) == "{}" and cache.get(keys[0]) is None
+    assert not abandoned.exists() and recent.exists()
 
 
 def test_the_bot_keeps_its_analysis_where_staffbot_cache_says(tmp_path, monkeypatch):
@@ -123,3 +132,18 @@ def test_the_bot_keeps_its_analysis_where_staffbot_cache_says(tmp_path, monkeypa
     monkeypatch.setenv("STAFFBOT_CACHE", str(tmp_path / "cache"))
     load_knowledge(load_settings())
     assert len(kept(tmp_path / "cache")) == 1
+
+
+def test_another_version_of_the_stemmer_or_typo_repair_is_not_served_the_old_analysis(monkeypatch):
+    version = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "0.0" if name == "PyStemmer" else version(name))
+    assert index._code_digest() not in ("", index.CODE_DIGEST)
+
+
+def test_code_whose_source_cannot_be_read_keeps_nothing_and_still_answers(tmp_path, monkeypatch):
+    monkeypatch.setattr(index, "ANALYSED_BY", ("no-such-module.py",))
+    assert index._code_digest() == ""
+    monkeypatch.setattr(index, "CODE_DIGEST", "")
+    kb = KnowledgeBase.from_folder(small_policy(tmp_path / "policy"), cache=IndexCache(tmp_path / "cache"))
+    assert kb.answer("who approves account creation").answered
+    assert kept(tmp_path / "cache") == []
