@@ -136,6 +136,9 @@ class Services:
         except ConfigError as exc:
             log.warning("question %s passed to the policy owner, but there is nowhere to post it: %s", question_id, exc)
             return
+        if not destinations:  # a routing file that names every category but no default, and no SLT channel
+            log.warning("question %s passed to the policy owner, but neither the routing file's default "
+                        "nor STAFFBOT_SLT_CHANNEL says where to post it", question_id)
         for target in destinations:
             message = OutboundMessage(kind="post", destination=target.id, reply=notice)
             self.outbox.enqueue(target.platform, message, subject=f"question-{question_id}")

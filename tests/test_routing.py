@@ -74,3 +74,20 @@ def test_no_destination_at_all_is_refused_at_startup(tmp_path):
 def test_a_missing_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="STAFFBOT_ROUTING: cannot read"):
         Routing.load(load_settings(STAFFBOT_ROUTING=tmp_path / "nope.toml", STAFFBOT_SLT_CHANNEL="C"))
+
+
+def test_a_question_for_the_policy_owner_with_no_default_destination_is_logged_not_lost_silently(tmp_path, caplog):
+    from bot.services import Services
+    from handlers.models import Reply
+
+    every_category = "[categories]\n" + "".join(f'{c.value} = ["slack:C{n}"]\n' for n, c in enumerate(Category))
+    path = tmp_path / "routing.toml"
+    path.write_text(every_category, encoding="utf-8")
+    services = Services(load_settings(STAFFBOT_DB=tmp_path / "staffbot.db", STAFFBOT_ROUTING=path))
+    try:
+        outbox = services.outbox
+        services.notify_owner(7, Reply(kind="not_covered", text="Not covered: what's for lunch?"))
+        assert "question 7 passed to the policy owner, but neither the routing file's default" in caplog.text
+        assert outbox.store.db["outbox"].count == 0
+    finally:
+        services.close()
