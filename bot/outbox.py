@@ -483,6 +483,8 @@ class Outbox:
             self._wake.clear()
             try:
                 self.run_pending()
+                if self._stopping.is_set():  # reminders and pruning wait for the next start
+                    break
                 for task in self.periodic:
                     task()
                 wait = self.poll_interval

@@ -375,7 +375,7 @@ def test_background_worker_wakes_on_notify(store):
     assert statuses(store) == ["sent"]
 
 
-def test_stopping_the_worker_finishes_the_job_in_hand_and_leaves_the_rest_queued(store):
+def test_stopping_the_worker_finishes_the_job_in_hand_and_leaves_the_rest_and_the_periodic_tasks(store):
     sending, go_on = threading.Event(), threading.Event()
 
     class Held(FakeTransport):
@@ -386,6 +386,8 @@ def test_stopping_the_worker_finishes_the_job_in_hand_and_leaves_the_rest_queued
 
     transport = Held()
     outbox = Outbox(store, [transport], poll_interval=60)
+    periodic: list[str] = []
+    outbox.periodic.append(lambda: periodic.append("ran"))
     for text in ("first", "second", "third"):
         outbox.enqueue("slack", post(text))
     outbox.start()
@@ -398,6 +400,7 @@ def test_stopping_the_worker_finishes_the_job_in_hand_and_leaves_the_rest_queued
     stopper.join(10)
     assert [m.reply.text for m in transport.sent] == ["first"]
     assert statuses(store) == ["sent", "pending", "pending"]
+    assert periodic == []  # nor reminders: shutting down, not a pass
 
 
 class BusyAfterSending(FakeTransport):
