@@ -8,6 +8,10 @@ Every vocabulary concept found in a chunk is indexed as a token of its own ("@im
 content word or vocabulary phrase; a unit scores a chunk by its best alternative (the word
 itself at full weight, its concepts at `CONCEPT_WEIGHT`) and units add up, so a pile of
 synonyms cannot outvote one distinctive word. Generic units count for `GENERIC_WEIGHT`.
+
+Building works out an `Analysis` of the chunks' texts (their term bags, the words typos are
+repaired to): most of a process's start. A caller may pass an `AnalysisCache` to keep it for
+the next process, under a digest of every input, code included.
 """
 
 from __future__ import annotations
