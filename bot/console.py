@@ -332,7 +332,7 @@ class Console:
         outbox = self.services.outbox
         if "console" not in outbox.transports:
             outbox.register(ConsoleTransport(self))
-        outbox.run_pending()
+        outbox.run_pending(patience=self.services.store.timeout)  # a busy database: fail as fast as writing would
 
 
 INCIDENT_ACTIONS = (

@@ -246,8 +246,12 @@ class Outbox:
 
     # -- one pass -------------------------------------------------------------------------
 
-    def run_pending(self) -> int:
-        """Attempt every due job once (dependants right after their parent); return how many were attempted."""
+    def run_pending(self, patience: float | None = None) -> int:
+        """Attempt every due job once (dependants right after their parent); return how many were attempted.
+
+        A job sent while the database is too busy to mark it so is tried again for `patience`
+        seconds at most, by default its whole lease (the worker: a job left "sending" is sent
+        twice); a person waiting on the call (the console) passes less."""
         attempted: set[int] = set()
         while True:
             jobs = [job for job in self._due() if job["id"] not in attempted]
@@ -257,7 +261,7 @@ class Outbox:
                 if self._stopping.is_set():  # `stop()` waits for the current job only
                     return len(attempted)
                 attempted.add(job["id"])
-                self._deliver(job)
+                self._deliver(job, self.lease if patience is None else min(patience, self.lease))
 
     def next_due(self) -> float | None:
         """When the earliest pending job (with a transport) becomes due, or None."""
@@ -297,7 +301,7 @@ class Outbox:
         )
         return token if cursor.rowcount == 1 else None
 
-    def _deliver(self, job: dict) -> None:
+    def _deliver(self, job: dict, patience: float) -> None:
         claimed_at = self.clock()
         token = self._claim(job, claimed_at)
         if token is None:
@@ -326,7 +330,7 @@ class Outbox:
             else:
                 self._retry(job, token, self._backoff(attempts), repr(exc))
             return
-        self._mark_sent(job, token, ref, until=claimed_at + self.lease)
+        self._mark_sent(job, token, ref, until=claimed_at + patience)
 
     def _current(self, job: dict) -> Reply | None:
         """The record's post as it is now, for a post or update of one (see the module docstring).
@@ -344,9 +348,9 @@ class Outbox:
         return min(self.backoff_cap, self.backoff_base * 2 ** (attempts - 1))
 
     def _mark_sent(self, job: dict, token: str, ref: str, until: float) -> None:
-        """Record that the job was sent. While the database is busy, try again until its lease runs out
-        (`until`; after that another worker may take the job and send it again) or the outbox stops:
-        a job left "sending" is sent a second time. Giving up raises the database's error."""
+        """Record that the job was sent. While the database is busy, try again until `until` (at most
+        the end of its lease: after that another worker may take the job and send it again) or the
+        outbox stops: a job left "sending" is sent a second time. Giving up raises the database's error."""
         while True:
             try:
                 self._record_sent(job, token, ref)

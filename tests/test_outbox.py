@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from contextlib import ExitStack
@@ -435,6 +436,20 @@ def test_a_job_sent_while_the_database_is_busy_is_marked_sent_when_it_is_free_an
     assert outbox.run_pending() == 0
     assert transport.calls == 1
     assert [r["action"] for r in audit.chronology(store.db, "INC-2026-0001")] == ["routed"]
+    store.close()
+
+
+def test_a_caller_that_cannot_wait_gives_up_marking_a_busy_job_after_its_patience(tmp_path):
+    store = Store(tmp_path / "o.db", timeout=BUSY_SECONDS)
+    transport = BusyAfterSending(store.path)  # busy until released
+    outbox = make(store, transport, clock=time.time, lease=600.0)
+    outbox.enqueue("slack", post())
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            outbox.run_pending(patience=BUSY_SECONDS)  # as the console does, not the lease's ten minutes
+    finally:
+        transport.release()
+    assert statuses(store) == ["sending"] and transport.calls == 1
     store.close()
 
 
